@@ -128,17 +128,23 @@ class MilestoneGifs(keras.callbacks.Callback):
                 rundir.atomic_write_bytes(path, drawing.encode(frames, "gif", self.options))
 
 
-class MetricsLog(keras.callbacks.Callback):
-    """Appends a row to metrics.csv after every call; rows already on disk are not written twice."""
+def logged(step: int, every: int, last_step: int) -> bool:
+    """Whether `step` ends a logging interval: every `every` steps and at the run's last step."""
+    return step % every == 0 or step == last_step
 
-    def __init__(self, run: rundir.RunDir, clock: Clock):
+
+class MetricsLog(keras.callbacks.Callback):
+    """Appends a row to metrics.csv every `every` steps and at the last one; rows already on disk
+    are not written twice."""
+
+    def __init__(self, run: rundir.RunDir, clock: Clock, every: int, last_step: int):
         super().__init__()
-        self.run, self.clock = run, clock
+        self.run, self.clock, self.every, self.last_step = run, clock, every, last_step
         self.last_written = rundir.last_metrics_step(run.metrics_path)
 
     def on_train_batch_end(self, batch, logs=None):
         step = global_step(self.model)
-        if step <= self.last_written:
+        if step <= self.last_written or not logged(step, self.every, self.last_step):
             return  # replaying steps lost in a crash: identical rows are on disk already
         row = {name: float(logs[name]) for name in ("loss", "recon", "kl", "psnr")}
         with self.run.writing("metrics row", self.run.metrics_path, step):
@@ -146,9 +152,28 @@ class MetricsLog(keras.callbacks.Callback):
         self.last_written = step
 
 
+class HeldOutBound(keras.callbacks.Callback):
+    """At every checkpoint and at the last step: the negative variational bound on the held-out
+    images, in nats per image (see DrawModel.bound), appended to validation.csv."""
+
+    def __init__(self, run: rundir.RunDir, images, every: int, last_step: int):
+        super().__init__()
+        self.run, self.images, self.every, self.last_step = run, images, every, last_step
+        self.last_written = rundir.last_metrics_step(run.validation_path)
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = global_step(self.model)
+        if step <= self.last_written or not logged(step, self.every, self.last_step):
+            return
+        row = {"step": step, **self.model.bound(self.images)}
+        with self.run.writing("validation row", self.run.validation_path, step):
+            rundir.append_metrics(self.run.validation_path, row, rundir.VALIDATION_COLUMNS)
+        self.last_written = step
+
+
 class TensorBoardLog(keras.callbacks.Callback):
-    """TensorBoard events in `folder`: loss, recon, kl, psnr and learning rate after every call, and
-    the target beside its reconstruction at every checkpoint.
+    """TensorBoard events in `folder`: loss, recon, kl, psnr and learning rate every `every` steps,
+    and the target beside its reconstruction at every checkpoint.
 
     Stepped by the optimizer's iteration count, so a resumed run continues the same curves (Keras's
     own TensorBoard callback starts again from 0). Steps replayed after a crash are written again with
@@ -158,9 +183,10 @@ class TensorBoardLog(keras.callbacks.Callback):
 
     SCALARS = ("loss", "recon", "kl", "psnr")
 
-    def __init__(self, folder, pixels, image_every: int, last_step: int):
+    def __init__(self, folder, pixels, every: int, image_every: int, last_step: int):
         super().__init__()
-        self.folder, self.pixels, self.image_every, self.last_step = folder, pixels, image_every, last_step
+        self.folder, self.pixels, self.every = folder, pixels, every
+        self.image_every, self.last_step = image_every, last_step
         self.options = RenderConfig(boxes=False, side_by_side=True)
 
     def on_train_begin(self, logs=None):
@@ -168,11 +194,13 @@ class TensorBoardLog(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         step = global_step(self.model)
+        scalars, image = logged(step, self.every, self.last_step), logged(step, self.image_every, self.last_step)
         with self.writer.as_default(step=step):
-            for name in self.SCALARS:
-                summary.scalar(name, logs[name])
-            summary.scalar("learning_rate", keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-            if step % self.image_every == 0 or step == self.last_step:
+            if scalars or image:
+                for name in self.SCALARS:
+                    summary.scalar(name, logs[name])
+                summary.scalar("learning_rate", keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            if image:
                 frame = drawing.reconstruction_frames(self.model, self.pixels, self.options)[-1]
                 summary.image("reconstruction", frame)
                 self.writer.flush()  # with the checkpoint: a crash loses only steps a resume replays

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from drawart import __version__
-from drawart.config import ImageConfig, ModelConfig, RenderConfig, TrainConfig
+from drawart.config import DATASET_TRAIN_DEFAULTS, STRATEGIES, ImageConfig, ModelConfig, RenderConfig, TrainConfig
 from drawart.errors import DrawartError, Interrupted
 from drawart.render import FORMATS
 
@@ -71,12 +71,13 @@ def _default(value) -> str:
 
 @cli.command(
     epilog="Example: drawart fit examples/camera.png --steps 20000  "
-    "(run it again to resume; raise --steps to train longer)"
+    "(run it again to resume; raise --steps to train longer).  "
+    "A data set: drawart fit digits.npz --val-fraction 0.1 --binarize"
 )
-@click.argument("image", type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(path_type=Path), help="Run directory [default: outputs/<image name>].")
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), help="Run directory [default: outputs/<DATA name>].")
 @click.option("--steps", type=click.IntRange(min=1), help="Total steps to reach, not an increment." + _default(TRAIN.steps))
-@click.option("--size", type=click.IntRange(min=4), help="Longest side after resizing, in pixels." + _default(IMAGE.size))
+@click.option("--size", type=click.IntRange(min=4), help="Longest side after resizing, in pixels." + f" [default: {IMAGE.size}; a data set: its own, at most {IMAGE.size}]")
 @click.option("--gray/--color", default=None, help="Train on one or three channels [default: as the image is].")
 @click.option("--glimpses", type=click.IntRange(min=1), help="T, drawing steps per image." + _default(MODEL.glimpses))
 @click.option("--read-n", type=click.IntRange(min=2), help="Read filter grid N×N." + _default(MODEL.read_n))
@@ -84,17 +85,24 @@ def _default(value) -> str:
 @click.option("--attention/--no-attention", default=None, help="Selective attention." + _default("on"))
 @click.option("--hidden", type=click.IntRange(min=1), help="LSTM units of encoder and decoder." + _default(MODEL.hidden))
 @click.option("--z", type=click.IntRange(min=1), help="Latent size per glimpse." + _default(MODEL.z))
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Adam learning rate." + _default(TRAIN.lr))
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Adam learning rate." + f" [default: {TRAIN.lr}; a data set: {DATASET_TRAIN_DEFAULTS['lr']}]")
 @click.option("--lr-decay-steps", type=click.IntRange(min=1), help="The learning rate halves every this many steps." + _default(TRAIN.lr_decay_steps))
-@click.option("--batch", type=click.IntRange(min=1), help="Noise samples of the image per step." + _default(TRAIN.batch))
+@click.option("--batch", type=click.IntRange(min=1), help="Noise samples of the image, or images of a data set, per step." + f" [default: {TRAIN.batch}; a data set: {DATASET_TRAIN_DEFAULTS['batch']}]")
 @click.option("--checkpoint-every", type=click.IntRange(min=1), help="Steps between checkpoints." + _default(TRAIN.checkpoint_every))
 @click.option("--steps-per-call", type=click.IntRange(min=1), help="Steps run per compiled call; also the metrics interval." + _default(TRAIN.steps_per_call))
 @click.option("--seed", type=int, help="Seed of the initial weights and the noise." + _default(TRAIN.seed))
 @click.option("--gif-every", type=click.IntRange(min=0), help="Keep the weights and write a drawing GIF every N steps; 0 for none." + _default(TRAIN.gif_every))
 @click.option("--xla/--no-xla", "jit_compile", default=None, help="Compile the training step with XLA." + _default("on"))
+@click.option("--binarize/--no-binarize", default=None, help="Threshold pixels at 0.5 to 0 or 1, as in binarised MNIST." + _default("off"))
+@click.option("--val-fraction", type=click.FloatRange(min=0, max=1, max_open=True), help="Share of a data set held out; its bound (nats per image) is logged at each checkpoint." + _default(IMAGE.val_fraction))
+@click.option("--strategy", type=click.Choice(list(STRATEGIES)), help="'mirrored': tf.distribute.MirroredStrategy over every visible GPU." + _default(TRAIN.strategy))
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or progress lines.")
-def fit(image, out, size, gray, quiet, **options):
-    """Fit a DRAW network to IMAGE, resuming the run in --out if there is one.
+def fit(data, out, size, gray, binarize, val_fraction, quiet, **options):
+    """Fit a DRAW network to DATA, resuming the run in --out if there is one.
+
+    DATA is one picture, or a data set: a folder of images or an .npy/.npz array of images
+    (N, H, W) or (N, H, W, C), values 0-255 or 0-1. A data set is resized to one size, shuffled each
+    epoch with --seed and trained on in batches; its GIFs redraw a fixed set of its images.
 
     Shows a progress bar on a terminal and a line every 10 s otherwise (a log file, CI). Metrics go
     to RUN/metrics.csv and to TensorBoard: tensorboard --logdir RUN/tensorboard
@@ -103,32 +111,37 @@ def fit(image, out, size, gray, quiet, **options):
 
     model_fields = {f for f in MODEL.__dataclass_fields__}
     plan = plan_fit(
-        image,
-        out or OUTPUTS / image.stem,
+        data,
+        out or OUTPUTS / data.stem,
         size=size,
         gray=gray,
+        binarize=binarize,
+        val_fraction=val_fraction,
         model={k: v for k, v in options.items() if k in model_fields},
         train={k: v for k, v in options.items() if k not in model_fields},
     )
-    run = plan.run
+    run, config = plan.run, plan.config
     run.make_dir()
     with run.lock():
         if not plan.resuming:
-            run.create(plan.config)
-        elif run.read_config() != plan.config:
-            run.write_config(plan.config)  # only fields that may change between resumes differ
-        if not run.image_path.exists():
+            run.create(config)
+        elif run.read_config() != config:
+            run.write_config(config)  # only fields that may change between resumes differ
+        if config.image.dataset and not run.data_path.exists():
+            run.save_data(plan.pixels)
+        if not config.image.dataset and not run.image_path.exists():
             run.save_image(plan.pixels)
         quiet_tensorflow()
         from drawart.train import fit as fit_run
 
-        height, width, channels = plan.pixels.shape
+        height, width, channels = plan.pixels.shape[-3:]
+        what = f"{len(plan.pixels)} images of " if config.image.dataset else ""
         click.echo(
-            f"{'resuming' if plan.resuming else 'starting'} {run.path}: {width}×{height} "
-            f"{'gray' if channels == 1 else 'RGB'}, {plan.config.model.glimpses} glimpses, "
-            f"to step {plan.config.train.steps}"
+            f"{'resuming' if plan.resuming else 'starting'} {run.path}: {what}{width}×{height} "
+            f"{'gray' if channels == 1 else 'RGB'}, {config.model.glimpses} glimpses, "
+            f"to step {config.train.steps}"
         )
-        _, step = fit_run(run, plan.pixels, plan.config, echo=click.echo, progress=progress_kind(quiet, sys.stdout))
+        _, step = fit_run(run, run.training_data(config), config, echo=click.echo, progress=progress_kind(quiet, sys.stdout))
     click.echo(f"done: {run.path} at step {step}")
 
 
@@ -160,7 +173,7 @@ def gif(run_dir, every, evolution, fmt, **render_options):
             f"no milestone of {run.path} is a multiple of {every or 1} (milestones: {have}): "
             "pick another --every, or train past the next --gif-every step"
         )
-    pixels = run.load_image()
+    pixels = run.training_data(config).shown(options.shown)
     quiet_tensorflow()
     from drawart import drawing, train
 
@@ -227,7 +240,7 @@ def info(run_dir):
     fields = lambda section, skip=(): " ".join(f"{k}={v}" for k, v in vars(section).items() if k not in skip)
     lines = [
         ("run", f"{run.path}  ({rundir.disk_usage(run.path) / 2**20:.1f} MiB on disk)"),
-        ("image", f"{image.path}: {model.width}×{model.height} {'gray' if model.channels == 1 else 'RGB'} (sha256 {image.digest[:12]})"),
+        ("data" if image.dataset else "image", _describe_data(config)),
         ("model", fields(model, ("height", "width", "channels"))),
         ("train", fields(train)),
         ("step", f"{latest[0]} (newest good checkpoint) of {train.steps}" if latest else "0: no checkpoint yet"),
@@ -242,9 +255,32 @@ def info(run_dir):
         ))
     else:
         lines.append(("last metrics", "none yet"))
+    if image.val_fraction:
+        held = rundir.last_metrics_row(run.validation_path, rundir.VALIDATION_COLUMNS)
+        lines.append((
+            "held-out bound",
+            f"step {held['step']}: {held['bound']:.2f} nats/image (recon {held['recon']:.2f}, kl {held['kl']:.2f})"
+            if held else "none yet (measured at each checkpoint)",
+        ))
     lines.append(("written by", " ".join(f"{k} {v}" for k, v in config.versions.items()) or "unknown"))
     for name, text in lines:
         click.echo(f"{name + ':':<14}{text}")
+
+
+def _describe_data(config) -> str:
+    """`path: 28×28 gray (sha256 …)`, with the count, split and binarisation for a data set."""
+    model, image = config.model, config.image
+    size = f"{model.width}×{model.height} {'gray' if model.channels == 1 else 'RGB'}"
+    if not image.dataset:
+        return f"{image.path}: {size} (sha256 {image.digest[:12]})"
+    from drawart.batches import held_out_count
+
+    held = held_out_count(image.count, image.val_fraction)
+    binarized = ", binarized" if image.binarize else ""
+    return (
+        f"{image.path}: {image.count} images of {size}{binarized}, {image.count - held} trained on, "
+        f"{held} held out (sha256 {image.digest[:12]})"
+    )
 
 
 def _render_options(run, config, given: dict) -> RenderConfig:

@@ -54,6 +54,7 @@ class TrainConfig:
     jit_compile: bool = True  # XLA; see train.py for why it pays off
     gif_every: int = 5000  # milestone GIF (and kept weights) every this many steps; 0: none
     max_bad_steps: int = 100  # steps in a row with a NaN or Inf loss or gradient before the run stops
+    strategy: str = "default"  # "mirrored": tf.distribute.MirroredStrategy over every visible device
 
     def validate(self) -> None:
         """Raise ValueError naming the first field that cannot train."""
@@ -66,6 +67,15 @@ class TrainConfig:
         for name in ("lr", "clip_norm"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
+
+
+STRATEGIES = ("default", "mirrored")
+
+# A data set trains like the DRAW paper's MNIST runs: a batch of distinct images per step, and the
+# Adam rate usual there. One image keeps TrainConfig's own defaults (bench/quality.py picked them).
+DATASET_TRAIN_DEFAULTS = {"batch": 64, "lr": 1e-3}
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,7 @@ class RenderConfig:
     side_by_side: bool = False  # the target image left of the canvas
     render_size: int = 0  # longest side to evaluate the write filters at; 0: the training size
     seed: int = 0  # the reconstruction's own noise, never the training random state
+    shown: int = 16  # images of a data set redrawn, in one grid, by milestone GIFs (4×4)
     frame_ms: int = 60
     hold_ms: int = 1500  # the finished drawing stays this long before the loop restarts
     samples: int = 16  # drawings from the prior in one `drawart sample` grid (4×4)
@@ -85,12 +96,20 @@ class RenderConfig:
 
 @dataclass(frozen=True)
 class ImageConfig:
-    """Which picture a run fits and how it was prepared. A run refuses another image."""
+    """Which picture, or set of pictures, a run fits and how it was prepared. A run refuses other data."""
 
     path: str = ""  # as given when the run started (informational)
-    digest: str = ""  # sha256 of the decoded source pixels: what identifies the image
+    digest: str = ""  # sha256 of the decoded source pixels: what identifies the image or data set
     size: int = 64  # longest side after resizing, pixels
     gray: bool = False  # trained on one channel
+    dataset: bool = False  # a folder or array of images, not one picture
+    count: int = 1  # images in the data
+    binarize: bool = False  # pixels thresholded at 0.5 to 0 or 1 (binarised MNIST)
+    val_fraction: float = 0.0  # share of a data set held out to measure the bound on
+
+
+# Fields of ImageConfig besides the digest that a resumed run must keep.
+IMAGE_FIELDS_FIXED_AT_START = ("size", "gray", "dataset", "count", "binarize", "val_fraction")
 
 
 # Fields that change the random stream or the loss's scale: resuming with other values would not

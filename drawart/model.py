@@ -158,18 +158,20 @@ class LSTM(keras.layers.Layer):
 
 
 class DrawModel(keras.Model):
-    """DRAW overfitted to one image; `train_step` runs a given number of optimiser steps at once.
+    """DRAW trained on one image or a set; `train_step` runs a given number of optimiser steps at once.
 
-    Data fed to `fit` is a stream of `(steps, image)` pairs: `image` (H, W, C) in [0, 1] is tiled
-    into `batch` noise samples and `steps` optimiser steps run inside one compiled call, so that
-    under XLA no step waits on the host.
+    Data fed to `fit` is a stream of `(steps, images)` pairs: `images` (slots, batch, H, W, C) in
+    [0, 1] holds the batch of every step of the call (see batches.py), and `steps` optimiser steps
+    run inside one compiled call, so that under XLA no step waits on the host. Under a distribution
+    strategy each call is one step and the data is that step's batch (see `replicated_step`).
     """
 
-    def __init__(self, config: ModelConfig, batch: int, seed: int, unroll: int, **kwargs):
+    def __init__(self, config: ModelConfig, seed: int, unroll: int, clip_norm: float, **kwargs):
         super().__init__(**kwargs)
         config.validate()
         self.config = config
-        self.batch = batch
+        self.seed = seed
+        self.clip_norm = clip_norm
         self.unroll = max(1, min(unroll, config.glimpses))
         self.encoder = LSTM(config.hidden, name="encoder")
         self.decoder = LSTM(config.hidden, name="decoder")
@@ -180,8 +182,8 @@ class DrawModel(keras.Model):
         self.canvas_start = self.add_weight(
             shape=(config.channels,), initializer="zeros", name="canvas_start"
         )
-        self.seed_generator = keras.random.SeedGenerator(seed, name="noise")
         self._build_layers()
+        self._bound_function = None
 
     def _build_layers(self):
         # Variables must exist before the compiled loops are traced: none may be made inside them.
@@ -269,27 +271,39 @@ class DrawModel(keras.Model):
     # ----------------------------------------------------------------------------------------
     # Loss and training.
 
-    def noise(self, batch: int):
-        """ε_t for every glimpse: (T, batch, z), drawn fresh at every step from the seed state."""
-        return keras.random.normal(
-            (self.config.glimpses, batch, self.config.z), seed=self.seed_generator
-        )
+    def noise(self, batch: int, step):
+        """ε_t for every glimpse of optimiser step `step`: (T, batch, z), fresh at every step.
+
+        A function of the run's seed and the step alone: a resumed run draws what it would have
+        drawn without stopping, and replicas under a distribution strategy agree on every sample.
+        """
+        seed = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(step, tf.int64)])
+        return tf.random.stateless_normal((self.config.glimpses, batch, self.config.z), seed=seed)
 
     def compute_losses(self, x, noise):
         """L = L^x + L^z per image, averaged over the batch. x is (batch, C, B, A)."""
         return self.losses_from(x, *self.final_canvas_and_kl(x, noise))
 
-    def losses_from(self, x, logits, kl):
+    def image_losses(self, x, logits, kl):
+        """Per image: L^x (sigmoid cross-entropy summed over pixels), L^z, and the PSNR in dB."""
         recon = ops.sum(ops.binary_crossentropy(x, logits, from_logits=True), axis=(1, 2, 3))
         mse = ops.mean(ops.square(x - ops.sigmoid(logits)), axis=(1, 2, 3))
         psnr = -10.0 * ops.log(mse + 1e-12) / math.log(10.0)
-        recon, kl, psnr = ops.mean(recon), ops.mean(kl), ops.mean(psnr)
+        return recon, kl, psnr
+
+    def losses_from(self, x, logits, kl):
+        recon, kl, psnr = (ops.mean(v) for v in self.image_losses(x, logits, kl))
         return {"loss": recon + kl, "recon": recon, "kl": kl, "psnr": psnr}
 
     def to_batch(self, image, batch: int):
         """(H, W, C) → (batch, C, B, A): the same image once per noise sample."""
         x = ops.transpose(ops.convert_to_tensor(image, dtype="float32"), (2, 0, 1))
         return ops.broadcast_to(x[None], (batch, *ops.shape(x)))
+
+    @staticmethod
+    def channels_first(images):
+        """(batch, H, W, C) → (batch, C, B, A)."""
+        return ops.transpose(ops.convert_to_tensor(images, dtype="float32"), (0, 3, 1, 2))
 
     def gradients(self, x, noise):
         """The losses and the gradient of the loss for every trainable variable, in order.
@@ -314,37 +328,48 @@ class DrawModel(keras.Model):
             found[id(lstm.bias)] = ops.sum(tap_grad, axis=(0, 1))
         return losses, [found[id(v)] for v in self.trainable_variables]
 
-    def one_step(self, x):
-        """One optimiser step. Returns its losses and whether it was applied.
+    def clipped(self, losses, grads):
+        """(finite, grads clipped by global norm). The norm overflows to Inf or turns NaN whenever
+        any gradient entry does, so one number tells whether the step may be applied."""
+        norm = tf.linalg.global_norm(grads)
+        finite = tf.math.is_finite(losses["loss"]) & tf.math.is_finite(norm)
+        return finite, tf.clip_by_global_norm(grads, self.clip_norm, use_norm=norm)[0]
+
+    def skip(self):
+        """A step that changes nothing but still counts, so a run ends at the step asked for."""
+        self.optimizer.iterations.assign_add(1)
+        return tf.constant(False)
+
+    def one_step(self, x, step):
+        """Optimiser step `step` on images x (batch, C, B, A). Returns its losses and whether it was applied.
 
         A step whose loss or gradient is NaN or Inf changes neither the weights nor the optimizer's
         moments, so one bad noise sample can never poison the weights or a checkpoint. It still
         counts as a step (the iteration count advances), so a run always ends at the step asked
         for, and a resumed run replays exactly the same skips.
         """
-        losses, grads = self.gradients(x, self.noise(self.batch))
-        # The global norm overflows to Inf or turns NaN whenever any gradient entry does.
-        finite = tf.math.is_finite(losses["loss"]) & tf.math.is_finite(tf.linalg.global_norm(grads))
+        losses, grads = self.gradients(x, self.noise(ops.shape(x)[0], step))
+        finite, grads = self.clipped(losses, grads)
 
         def apply():
             self.optimizer.apply(grads, self.trainable_variables)
             return tf.constant(True)
 
-        def skip():
-            self.optimizer.iterations.assign_add(1)
-            return tf.constant(False)
-
-        return losses, tf.cond(finite, apply, skip)
+        return losses, tf.cond(finite, apply, self.skip)
 
     def train_step(self, data):
         """Run `steps` optimiser steps. Logs: the last step's losses, `skipped` (non-finite steps in
         this call) and `streak` (non-finite steps in a row at the end of this call)."""
-        steps, image = data
-        x = self.to_batch(image, self.batch)
+        if tf.distribute.has_strategy():
+            return self.replicated_step(data)
+        steps, images = data
+        # tf.identity reads the count now: a bare variable here would be read again at every step.
+        start = tf.identity(self.optimizer.iterations)
         empty = {k: tf.constant(0.0) for k in ("loss", "recon", "kl", "psnr")}
 
         def body(i, _, skipped, streak):
-            losses, applied = self.one_step(x)
+            x = self.channels_first(images[i])
+            losses, applied = self.one_step(x, start + tf.cast(i, start.dtype))
             bad = 1 - tf.cast(applied, "int32")
             return i + 1, losses, skipped + bad, (streak + 1) * bad
 
@@ -355,6 +380,55 @@ class DrawModel(keras.Model):
             lambda i, *_: i < steps, body, (zero, empty, tf.constant(0), tf.constant(0))
         )
         return {**losses, "skipped": skipped, "streak": streak}
+
+    def replicated_step(self, images):
+        """One optimiser step on this replica's share (local, H, W, C) of the step's batch.
+
+        The gradient, the clip and the NaN guard all act on the whole batch's gradient, as on one
+        device. A distribution strategy cannot synchronise replicas inside a loop or a branch, so
+        the replicas' gradients are summed here and the apply-or-skip branch runs once, across
+        replicas (`merge_call`); the optimizer sums its inputs again, hence each replica's 1/R.
+        """
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync
+        x = self.channels_first(images)
+        local = ops.shape(x)[0]
+        step = tf.identity(self.optimizer.iterations)
+        first = context.replica_id_in_sync_group * local
+        noise = self.noise(local * replicas, step)[:, first : first + local]
+        losses, grads = self.gradients(x, noise)
+        total = tf.distribute.ReduceOp.SUM
+        losses = context.all_reduce(total, {k: v / replicas for k, v in losses.items()})
+        grads = context.all_reduce(total, [g / replicas for g in grads])
+        finite, grads = self.clipped(losses, grads)
+
+        def across(strategy, finite, grads):
+            def apply():
+                share = lambda grads: self.optimizer.apply([g / replicas for g in grads], self.trainable_variables)
+                strategy.extended.call_for_each_replica(share, args=(grads,))
+                return tf.constant(True)
+
+            return tf.cond(strategy.experimental_local_results(finite)[0], apply, self.skip)
+
+        bad = 1 - tf.cast(context.merge_call(across, args=(finite, grads)), "int32")
+        return {**losses, "skipped": bad, "streak": bad}
+
+    def bound(self, images, seed: int = 0, batch: int = 256) -> dict:
+        """The negative variational bound L^x + L^z in nats per image, averaged over `images`
+        (N, H, W, C), with one noise sample per image drawn from `seed`: the figure the DRAW paper
+        reports for MNIST (a true bound on −log p(x) for binary images). Returns bound, recon, kl.
+        """
+        if self._bound_function is None:
+            per_image = lambda x, noise: self.image_losses(x, *self.final_canvas_and_kl(x, noise))[:2]
+            self._bound_function = tf.function(per_image, reduce_retracing=True)
+        rng = np.random.default_rng(seed)
+        totals = np.zeros(2)
+        for begin in range(0, len(images), batch):
+            chunk = self.channels_first(images[begin : begin + batch])
+            noise = rng.standard_normal((self.config.glimpses, chunk.shape[0], self.config.z)).astype("float32")
+            totals += [float(ops.sum(v)) for v in self._bound_function(chunk, noise)]
+        recon, kl = totals / len(images)
+        return {"bound": recon + kl, "recon": recon, "kl": kl}
 
     # ----------------------------------------------------------------------------------------
     # Looking inside: every canvas of a drawing, and drawing from the prior.

@@ -5,6 +5,8 @@
     RUN/checkpoints/step-*.damaged   checkpoints that failed their checksums, set aside
     RUN/milestones/step-*/    checkpoints at GIF milestones, never rotated away
     RUN/metrics.csv           one row per logged step, appended across resumes
+    RUN/validation.csv        the bound on held-out images (data sets), one row per checkpoint
+    RUN/image.npy, data.npy   the picture, or the data set's images, exactly as trained on
     RUN/gifs/                 milestone GIFs
     RUN/samples/              grids of drawings from the prior (drawart sample)
     RUN/tensorboard/          TensorBoard event files: scalars and reconstructions by global step
@@ -34,7 +36,16 @@ from typing import Callable
 
 import numpy as np
 
-from drawart.config import TRAIN_FIELDS_FIXED_AT_START, ImageConfig, ModelConfig, RunConfig
+from drawart.config import (
+    DATASET_TRAIN_DEFAULTS,
+    IMAGE_FIELDS_FIXED_AT_START,
+    TRAIN_FIELDS_FIXED_AT_START,
+    ImageConfig,
+    ModelConfig,
+    RunConfig,
+    TrainConfig,
+)
+from drawart.batches import TrainingData, held_out_count
 from drawart.errors import DrawartError
 from drawart.image import load_image
 
@@ -42,6 +53,7 @@ CHECKPOINT_PATTERN = re.compile(r"^step-(\d+)$")
 MANIFEST = "manifest.json"
 CHECKPOINT_PREFIX = "ckpt"  # tf.train.Checkpoint writes ckpt.index and ckpt.data-*
 METRICS_COLUMNS = ("step", "loss", "recon", "kl", "psnr", "seconds")
+VALIDATION_COLUMNS = ("step", "bound", "recon", "kl")  # nats per held-out image
 
 
 class RunError(DrawartError):
@@ -114,6 +126,10 @@ class RunDir:
         return self.path / "metrics.csv"
 
     @property
+    def validation_path(self) -> Path:
+        return self.path / "validation.csv"
+
+    @property
     def gifs(self) -> Path:
         return self.path / "gifs"
 
@@ -139,10 +155,38 @@ class RunDir:
         atomic_write_bytes(self.image_path, buffer.getvalue())
 
     def load_image(self):
+        return self._load(self.image_path)
+
+    @property
+    def data_path(self) -> Path:
+        return self.path / "data.npy"
+
+    def save_data(self, images) -> None:
+        """A data set's prepared images, exactly: as uint8 when every value is a multiple of 1/255
+        (MNIST at its own size: a quarter of the float32 size), else as float32."""
+        images = np.asarray(images, dtype=np.float32)
+        as_bytes = np.round(images * 255).astype(np.uint8)
+        exact = np.array_equal(as_bytes.astype(np.float32) / 255.0, images)
+        buffer = io.BytesIO()
+        np.save(buffer, as_bytes if exact else images)
+        atomic_write_bytes(self.data_path, buffer.getvalue())
+
+    def load_data(self):
+        images = self._load(self.data_path)
+        # The same division as image loading does, so the floats are the ones trained on.
+        return images.astype(np.float32) / 255.0 if images.dtype == np.uint8 else images
+
+    def training_data(self, config: RunConfig) -> TrainingData:
+        """The images as trained on (a picture is a set of one) and their roles: train, held out, shown."""
+        dataset = config.image.dataset
+        images = self.load_data() if dataset else self.load_image()[None]
+        return TrainingData.prepare(images, config.image.val_fraction, config.train.seed, single=not dataset)
+
+    def _load(self, path: Path):
         try:
-            return np.load(self.image_path)
+            return np.load(path, allow_pickle=False)
         except (OSError, ValueError) as err:
-            raise RunError(f"{self.image_path} is missing or unreadable ({type(err).__name__}): rerun drawart fit on this run to restore it") from None
+            raise RunError(f"{path} is missing or unreadable ({type(err).__name__}): rerun drawart fit on this run to restore it") from None
 
     def read_config(self) -> RunConfig:
         """The stored config; a hand-edited, broken `config.json` is one clear error."""
@@ -229,7 +273,7 @@ def check_resume(stored: RunConfig, wanted: RunConfig, run_path: Path) -> None:
     if stored.image.digest != wanted.image.digest:
         differences.append(f"the image ({stored.image.path} then, {wanted.image.path} now: pixels differ)")
     for section, names in (
-        ("image", ("size", "gray")),
+        ("image", IMAGE_FIELDS_FIXED_AT_START),
         ("model", [f.name for f in fields(ModelConfig)]),
         ("train", TRAIN_FIELDS_FIXED_AT_START),
     ):
@@ -257,48 +301,75 @@ def package_versions() -> dict:
 
 @dataclass(frozen=True)
 class FitPlan:
-    """What `drawart fit` will do: the run, its full config, the prepared image."""
+    """What `drawart fit` will do: the run, its full config, the prepared image or images."""
 
     run: RunDir
     config: RunConfig
-    pixels: object  # float32 (H, W, C)
+    pixels: object  # float32 (H, W, C) for one image, (N, H, W, C) for a data set
     resuming: bool
 
 
-def plan_fit(image_path, out, size=None, gray=None, model: dict | None = None, train: dict | None = None) -> FitPlan:
+def plan_fit(
+    data_path, out, size=None, gray=None, binarize=None, val_fraction=None,
+    model: dict | None = None, train: dict | None = None,
+) -> FitPlan:
     """Merge what was asked with what the run already holds, and check that it may go on.
 
+    `data_path` is one picture, or a data set (a folder or .npy/.npz of images, see dataset.py).
     Options left as None take the run's stored value when resuming, else the default. Nothing is
-    written here: a bad image or a refused resume leaves the disk as it was.
+    written here: bad data or a refused resume leaves the disk as it was.
     """
+    from drawart.dataset import is_dataset, load_dataset
+
     run = RunDir(Path(out))
     if run.path.exists() and not run.path.is_dir():
         raise RunError(f"{run.path} is a file, not a run directory: choose another --out")
     stored = run.read_config() if run.exists() else None
-    base = stored or RunConfig()
-    size = base.image.size if size is None else size
+    dataset = is_dataset(data_path)
+    base = stored or RunConfig(train=replace(TrainConfig(), **DATASET_TRAIN_DEFAULTS) if dataset else TrainConfig())
+    binarize = base.image.binarize if binarize is None else binarize
+    val_fraction = base.image.val_fraction if val_fraction is None else val_fraction
     gray = (base.image.gray if stored else None) if gray is None else gray
-    loaded = load_image(image_path, size=size, gray=gray)
-    height, width, channels = loaded.pixels.shape
+    if dataset:
+        size = stored.image.size if stored and size is None else size
+        loaded = load_dataset(data_path, size=size, gray=gray, binarize=binarize)
+        pixels, count = loaded.images, len(loaded.images)
+        size = max(pixels.shape[1:3])
+    else:
+        if val_fraction:
+            raise RunError(f"--val-fraction needs a data set, and {data_path} is one picture: pass a folder or a .npy/.npz of images")
+        size = base.image.size if size is None else size
+        loaded = load_image(data_path, size=size, gray=gray)
+        pixels, count = loaded.pixels, 1
+        if binarize:
+            pixels = (pixels > 0.5).astype(np.float32)
+    height, width, channels = pixels.shape[-3:]
     given = lambda values: {k: v for k, v in (values or {}).items() if v is not None}
     try:
         model_config = replace(base.model, **given(model), height=height, width=width, channels=channels)
         model_config.validate()
         train_config = replace(base.train, **given(train))
         train_config.validate()
+        if not 0 <= val_fraction < 1:
+            raise ValueError(f"val_fraction must be at least 0 and below 1, got {val_fraction}")
+        if dataset and count - held_out_count(count, val_fraction) < 1:
+            raise ValueError(f"val_fraction {val_fraction} of {count} images leaves none to train on")
     except ValueError as err:
         raise RunError(f"{err}: change that option") from None
     wanted = RunConfig(
         model=model_config,
         train=train_config,
-        image=ImageConfig(path=str(image_path), digest=loaded.digest, size=size, gray=channels == 1),
+        image=ImageConfig(
+            path=str(data_path), digest=loaded.digest, size=size, gray=channels == 1, dataset=dataset,
+            count=count, binarize=binarize, val_fraction=float(val_fraction),
+        ),
         versions=package_versions(),
     )
     if stored:
         check_resume(stored, wanted, run.path)
-        # Keep the path the run was started with: the digest is what identifies the image.
+        # Keep the path the run was started with: the digest is what identifies the data.
         wanted = replace(wanted, image=replace(wanted.image, path=stored.image.path))
-    return FitPlan(run, wanted, loaded.pixels, stored is not None)
+    return FitPlan(run, wanted, pixels, stored is not None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -464,17 +535,18 @@ def last_metrics_step(path: Path) -> int:
     return 0
 
 
-def last_metrics_row(path: Path) -> dict | None:
-    """The last complete row of metrics.csv as {column: number}, or None; read-only (for `info`)."""
+def last_metrics_row(path: Path, columns=METRICS_COLUMNS) -> dict | None:
+    """The last complete row of metrics.csv (or another log of `columns`) as {column: number}, or
+    None; read-only (for `info`)."""
     try:
         lines = path.read_bytes().decode("utf-8", errors="replace").split("\n")[:-1]  # a fragment has no \n
     except OSError:
         return None
     for line in reversed(lines):
         values = line.split(",")
-        if len(values) == len(METRICS_COLUMNS) and values[0].isdigit():
+        if len(values) == len(columns) and values[0].isdigit():
             try:
-                return {"step": int(values[0]), **{c: float(v) for c, v in zip(METRICS_COLUMNS[1:], values[1:])}}
+                return {"step": int(values[0]), **{c: float(v) for c, v in zip(columns[1:], values[1:])}}
             except ValueError:
                 continue
     return None
@@ -485,13 +557,13 @@ def disk_usage(path: Path) -> int:
     return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file() and not p.is_symlink())
 
 
-def append_metrics(path: Path, row: dict) -> None:
+def append_metrics(path: Path, row: dict, columns=METRICS_COLUMNS) -> None:
     """Append one row (writing the header first in a new file) and flush it to disk."""
     new = not path.exists() or path.stat().st_size == 0
     with open(path, "a", encoding="utf-8") as f:
         if new:
-            f.write(",".join(METRICS_COLUMNS) + "\n")
-        f.write(",".join(_format_metric(row[c]) for c in METRICS_COLUMNS) + "\n")
+            f.write(",".join(columns) + "\n")
+        f.write(",".join(_format_metric(row[c]) for c in columns) + "\n")
         f.flush()
         os.fsync(f.fileno())
 

@@ -1,13 +1,16 @@
-"""Compile, fit and resume a DrawModel on one image. Knows nothing of the command line.
+"""Compile, fit and resume a DrawModel on one image or a set. Knows nothing of the command line.
 
 Why training is shaped the way it is:
-- `fit` is fed a stream of chunk sizes; one call of the compiled train function runs a whole chunk
-  of optimiser steps in a loop on the device, so no step waits on the host. Chunks end on every
-  checkpoint and log boundary, so callbacks fire at exact steps whatever step a run resumed from.
+- `fit` is fed one element per call of the compiled train function: a chunk of steps and their
+  batches. One call runs the whole chunk of optimiser steps in a loop on the device, so no step
+  waits on the host. Chunks end on every checkpoint and log boundary, so callbacks fire at exact
+  steps whatever step a run resumed from.
 - Under XLA (`jit_compile`) a step runs about twice as fast on a CPU as a plain `tf.function`;
   the glimpse loop is a compiled loop, so compiling takes seconds, not minutes (see model.py).
-- Every step runs the same compiled code whatever chunk it is in, and the random state lives in the
-  checkpoint, so a run stopped and resumed ends bit-identical to one that never stopped.
+- Every step runs the same compiled code whatever chunk it is in, and its batch and noise are
+  functions of the seed and the step number, so a run stopped and resumed ends bit-identical to
+  one that never stopped.
+- Under `--strategy mirrored` each call is one step without XLA (see DrawModel.replicated_step).
 """
 
 from __future__ import annotations
@@ -20,17 +23,19 @@ import numpy as np
 import tensorflow as tf
 
 from drawart import run as rundir
+from drawart.batches import TrainingData
 from drawart.callbacks import (
     CheckpointEvery,
     Clock,
     DivergenceGuard,
+    HeldOutBound,
     MetricsLog,
     MilestoneGifs,
     TensorBoardLog,
     progress_callback,
 )
 from drawart.config import ModelConfig, RenderConfig, RunConfig, TrainConfig
-from drawart.errors import Interrupted
+from drawart.errors import DrawartError, Interrupted
 from drawart.model import DrawModel
 
 
@@ -44,18 +49,35 @@ def chunk_sizes(start: int, total: int, every: list[int]) -> list[int]:
     return sizes
 
 
-def build_model(model_config: ModelConfig, train_config: TrainConfig) -> DrawModel:
-    """A compiled DrawModel whose optimizer variables exist, ready to restore or train."""
+def make_strategy(name: str) -> tf.distribute.Strategy | None:
+    """The tf.distribute strategy named in the config (None: TensorFlow's default placement).
+    "mirrored" spans every visible GPU, or every logical CPU device on a machine without one (a CPU
+    can be split in two to test it)."""
+    if name == "default":
+        return None
+    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+    return tf.distribute.MirroredStrategy([device.name for device in devices])
+
+
+def build_model(model_config: ModelConfig, train_config: TrainConfig, strategy=None) -> DrawModel:
+    """A compiled DrawModel whose optimizer variables exist, ready to restore or train.
+
+    Under a distribution strategy the step is not compiled with XLA: TensorFlow cannot synchronise
+    replicas inside an XLA cluster.
+    """
+    distributed = strategy is not None
     keras.utils.set_random_seed(train_config.seed)  # the initial weights follow --seed
-    model = DrawModel(
-        model_config, batch=train_config.batch, seed=train_config.seed, unroll=train_config.unroll
-    )
-    schedule = keras.optimizers.schedules.ExponentialDecay(
-        train_config.lr, decay_steps=train_config.lr_decay_steps, decay_rate=0.5
-    )
-    optimizer = keras.optimizers.Adam(schedule, global_clipnorm=train_config.clip_norm)
-    model.compile(optimizer=optimizer, jit_compile=train_config.jit_compile)
-    optimizer.build(model.trainable_variables)
+    with (strategy or tf.distribute.get_strategy()).scope():
+        model = DrawModel(
+            model_config, seed=train_config.seed, unroll=train_config.unroll, clip_norm=train_config.clip_norm
+        )
+        schedule = keras.optimizers.schedules.ExponentialDecay(
+            train_config.lr, decay_steps=train_config.lr_decay_steps, decay_rate=0.5
+        )
+        # Gradients are clipped by the model, on the whole batch's gradient (see DrawModel.clipped).
+        optimizer = keras.optimizers.Adam(schedule)
+        model.compile(optimizer=optimizer, jit_compile=train_config.jit_compile and not distributed)
+        optimizer.build(model.trainable_variables)
     return model
 
 
@@ -82,7 +104,6 @@ class TrainingState:
         return tf.train.Checkpoint(
             model=self.model,
             optimizer=self.model.optimizer,
-            noise_state=self.model.seed_generator.state,
             seconds=self.seconds,
         )
 
@@ -138,14 +159,54 @@ def milestone_weights(run: rundir.RunDir, model: DrawModel, every: int | None = 
     return found
 
 
-def fit(run: rundir.RunDir, image: np.ndarray, config: RunConfig, echo=print, extra_callbacks=(), progress="lines"):
+def step_batches(data: TrainingData, train: TrainConfig, sizes: list[int], start: int) -> tf.data.Dataset:
+    """`(steps, images)` per call: each call's steps and their batches (slots, batch, H, W, C).
+
+    The batches come from the step numbers alone (see batches.py), gathered on the host one call
+    ahead of the device. Every call has the same number of slots, so XLA compiles the step once.
+    """
+    plan, slots = data.plan(train.batch, train.seed), max(sizes)
+    height, width, channels = data.images.shape[1:]
+
+    def calls():
+        step = start
+        for size in sizes:
+            yield size, data.images[plan.chunk(step, size, slots)]
+            step += size
+
+    signature = (
+        tf.TensorSpec((), tf.int32),
+        tf.TensorSpec((slots, train.batch, height, width, channels), tf.float32),
+    )
+    return tf.data.Dataset.from_generator(calls, output_signature=signature).prefetch(1)
+
+
+def replica_batches(data: TrainingData, train: TrainConfig, start: int) -> tf.data.Dataset:
+    """One step's batch (batch, H, W, C) per call, for a distribution strategy to split among replicas."""
+    plan = data.plan(train.batch, train.seed)
+
+    def images():
+        for step in range(start, train.steps):
+            yield from data.images[plan.indices(step)]
+
+    signature = tf.TensorSpec(data.images.shape[1:], tf.float32)
+    return tf.data.Dataset.from_generator(images, output_signature=signature).batch(train.batch).prefetch(2)
+
+
+def fit(run: rundir.RunDir, data: TrainingData, config: RunConfig, echo=print, extra_callbacks=(), progress="lines"):
     """Train the run in `run` up to `config.train.steps`, resuming from its latest checkpoint.
 
     `progress`: "bar", "lines" or None (see callbacks.progress_callback). Returns the model and the
     step reached.
     """
     train = config.train
-    state = TrainingState(build_model(config.model, train))
+    strategy = make_strategy(train.strategy)
+    if strategy is not None and train.batch % strategy.num_replicas_in_sync:
+        raise DrawartError(
+            f"--batch {train.batch} cannot be split evenly over {strategy.num_replicas_in_sync} devices: "
+            "use a multiple of the device count"
+        )
+    state = TrainingState(build_model(config.model, train, strategy))
     start = restore_latest(run, state, warn=echo)
     if start:
         echo(f"resuming {run.path} from step {start}")
@@ -159,28 +220,26 @@ def fit(run: rundir.RunDir, image: np.ndarray, config: RunConfig, echo=print, ex
         state.seconds.assign(clock.seconds())
         state.write(prefix)
 
-    sizes = chunk_sizes(start, train.steps, [train.steps_per_call, train.checkpoint_every, train.gif_every])
-    image = tf.constant(image, dtype="float32")
-    data = tf.data.Dataset.from_tensor_slices(tf.constant(sizes, dtype="int32")).map(
-        lambda n: (n, image)
-    )
+    if strategy is None:
+        every = [train.steps_per_call, train.checkpoint_every, train.gif_every]
+        batches = step_batches(data, train, chunk_sizes(start, train.steps, every), start)
+    else:
+        batches = replica_batches(data, train, start)  # one step per call: see DrawModel.replicated_step
+    shown = data.shown(RenderConfig().shown)
     callbacks = [
         DivergenceGuard(run, train.max_bad_steps, echo=echo),
-        *(
-            [MilestoneGifs(run, image.numpy(), train.gif_every, RenderConfig(), save_weights)]
-            if train.gif_every
-            else []
-        ),
+        *([MilestoneGifs(run, shown, train.gif_every, RenderConfig(), save_weights)] if train.gif_every else []),
         CheckpointEvery(run, train.checkpoint_every, train.steps, train.keep_checkpoints, save),
-        MetricsLog(run, clock),
-        TensorBoardLog(run.tensorboard, image.numpy(), train.checkpoint_every, train.steps),
+        *([HeldOutBound(run, data.images[data.held_out], train.checkpoint_every, train.steps)] if len(data.held_out) else []),
+        MetricsLog(run, clock, train.steps_per_call, train.steps),
+        TensorBoardLog(run.tensorboard, shown, train.steps_per_call, train.checkpoint_every, train.steps),
         *extra_callbacks,
         *filter(None, [progress_callback(progress, train.steps, echo)]),
     ]
-    if train.jit_compile:
+    if train.jit_compile and strategy is None:
         echo("compiling the training step with XLA (a few seconds)...")
     try:
-        state.model.fit(data, epochs=1, verbose=0, shuffle=False, callbacks=callbacks)
+        state.model.fit(batches, epochs=1, verbose=0, shuffle=False, callbacks=callbacks)
     except KeyboardInterrupt:
         # The state changes only inside a compiled call, which Ctrl-C cannot split: the step is exact.
         found = run.latest_checkpoint(warn=lambda message: None)

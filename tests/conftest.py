@@ -34,6 +34,13 @@ def tiny_rgb_png(tmp_path):
     return path
 
 
+def single(pixels):
+    """TrainingData for one picture (H, W, C), as drawart fit makes it."""
+    from drawart.batches import TrainingData
+
+    return TrainingData.prepare(np.asarray(pixels)[None], 0.0, 0, single=True)
+
+
 def tiny_model_config(**changes):
     """A DRAW small enough to build and run in milliseconds: 6×9 pixels, 4 glimpses, 8 units."""
     from drawart.config import ModelConfig
