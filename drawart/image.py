@@ -55,7 +55,7 @@ def load_image(path, size: int | None = 64, gray: bool | None = None) -> LoadedI
         raise ImageError(f"image {name} is too small ({width}x{height} px): use an image at least {MIN_SIDE}×{MIN_SIDE}")
     is_gray = source.shape[2] == 1
     pixels = _to_unit_float(source)
-    pixels = _pick_channels(pixels, is_gray if gray is None else gray)
+    pixels = pick_channels(pixels, is_gray if gray is None else gray)
     if size is not None and size != max(width, height):
         new_w, new_h = _scaled_size(width, height, size)
         if min(new_w, new_h) < MIN_SIDE:
@@ -74,15 +74,22 @@ def load_image(path, size: int | None = 64, gray: bool | None = None) -> LoadedI
 
 
 def resize_longest(pixels: np.ndarray, size: int) -> np.ndarray:
-    """Resize float HWC so its longest side is `size`, channel by channel in Pillow "F" mode (no 8-bit rounding)."""
+    """Resize float HWC so its longest side is `size`, keeping the aspect."""
     if pixels.ndim != 3:
         raise ValueError(f"resize_longest expects an (H, W, C) array, got shape {pixels.shape}")
     if size < 1:
         raise ImageError(f"cannot resize an image to {size} px: use a size of at least 1")
     height, width = pixels.shape[:2]
-    target = _scaled_size(width, height, size)
+    new_width, new_height = _scaled_size(width, height, size)
+    return resize_to(pixels, new_height, new_width)
+
+
+def resize_to(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize float HWC to exactly height × width, channel by channel in Pillow "F" mode (no 8-bit rounding)."""
+    if pixels.ndim != 3:
+        raise ValueError(f"resize_to expects an (H, W, C) array, got shape {pixels.shape}")
     channels = [
-        np.asarray(Image.fromarray(np.ascontiguousarray(pixels[:, :, c], dtype=np.float32)).resize(target, Image.Resampling.LANCZOS))
+        np.asarray(Image.fromarray(np.ascontiguousarray(pixels[:, :, c], dtype=np.float32)).resize((width, height), Image.Resampling.LANCZOS))
         for c in range(pixels.shape[2])
     ]
     return np.clip(np.stack(channels, axis=2), 0.0, 1.0).astype(np.float32)
@@ -161,19 +168,19 @@ def _to_unit_float(source: np.ndarray) -> np.ndarray:
     return np.clip(np.nan_to_num(source.astype(np.float32), nan=0.0), 0.0, 1.0)
 
 
-def _pick_channels(pixels: np.ndarray, gray: bool) -> np.ndarray:
-    """1 channel by luminance, or 3 channels by repeating gray."""
-    if gray and pixels.shape[2] == 3:
-        return (pixels.astype(np.float64) @ LUMA).astype(np.float32)[:, :, None]
-    if not gray and pixels.shape[2] == 1:
-        return np.repeat(pixels, 3, axis=2)
+def pick_channels(pixels: np.ndarray, gray: bool) -> np.ndarray:
+    """1 channel by luminance, or 3 channels by repeating gray; channels are the last axis (HWC or NHWC)."""
+    if gray and pixels.shape[-1] == 3:
+        return (pixels.astype(np.float64) @ LUMA).astype(np.float32)[..., None]
+    if not gray and pixels.shape[-1] == 1:
+        return np.repeat(pixels, 3, axis=-1)
     return pixels
 
 
 def _digest(source: np.ndarray) -> str:
     """Hash of dtype, shape and pixels: same picture -> same digest, whatever lossless format it came in."""
     h = hashlib.sha256(f"{source.dtype.str}{source.shape}".encode())
-    h.update(np.ascontiguousarray(source).tobytes())
+    h.update(np.ascontiguousarray(source))  # hashed in place: no copy of a large dataset
     return h.hexdigest()
 
 

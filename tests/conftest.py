@@ -41,6 +41,22 @@ def single(pixels):
     return TrainingData.prepare(np.asarray(pixels)[None], 0.0, 0, single=True)
 
 
+def digits_images(count: int | None = None) -> np.ndarray:
+    """scikit-learn's bundled 8x8 digits (0..16) as uint8 0..255, shape (count or 1797, 8, 8); no download."""
+    from sklearn.datasets import load_digits
+
+    images = load_digits().images[:count]
+    return np.round(images * 255 / 16).astype(np.uint8)
+
+
+@pytest.fixture
+def digits_npz(tmp_path):
+    """Path of digits.npz holding one array, `images`: all 1797 digits as uint8."""
+    path = tmp_path / "digits.npz"
+    np.savez(path, images=digits_images())
+    return path
+
+
 def tiny_model_config(**changes):
     """A DRAW small enough to build and run in milliseconds: 6×9 pixels, 4 glimpses, 8 units."""
     from drawart.config import ModelConfig
