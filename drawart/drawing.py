@@ -1,8 +1,9 @@
 """What a model draws, as frames: the bridge between DrawModel (TensorFlow) and render.py (numpy).
 
 The milestone callback during fit and `drawart gif` afterwards both go through `reconstruction_frames`
-here with the same options, so they produce the same frames from the same weights. `drawart sample`
-draws from the prior through the same frame-making code, several drawings in one grid.
+here with the same options, so they produce the same frames from the same weights. A set of images
+(K, H, W, C) is redrawn in step in one grid, laid out as `drawart sample` lays out its drawings from
+the prior: both go through `_grid_frames`.
 """
 
 from __future__ import annotations
@@ -60,17 +61,34 @@ def upscale_factor(height: int, width: int, options: RenderConfig) -> int:
     return options.scale or render.default_scale(height, width, options.min_side)
 
 
+def grid_layout(count: int, height: int, width: int, options: RenderConfig) -> tuple[int, int]:
+    """(columns, upscale) of a grid of `count` drawings of height × width: ceil(√count) columns.
+
+    Without --scale the whole grid of drawings (not each one, and not the targets beside them) is
+    upscaled until its longest side reaches `options.min_side`, so 16 drawings stay a sensible size.
+    """
+    columns = math.ceil(math.sqrt(count))
+    rows = math.ceil(count / columns)
+    return columns, options.scale or render.default_scale(rows * height, columns * width, options.min_side)
+
+
 def target_at(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
-    """The training image at the rendered canvas size (nearest pixel: the pixels the model saw)."""
-    rows = np.minimum((np.arange(height) + 0.5) * pixels.shape[0] / height, pixels.shape[0] - 1).astype(int)
-    cols = np.minimum((np.arange(width) + 0.5) * pixels.shape[1] / width, pixels.shape[1] - 1).astype(int)
-    return pixels[rows][:, cols]
+    """The training image(s) (..., H, W, C) at the rendered canvas size (nearest pixel: the pixels the model saw)."""
+    rows = np.minimum((np.arange(height) + 0.5) * pixels.shape[-3] / height, pixels.shape[-3] - 1).astype(int)
+    cols = np.minimum((np.arange(width) + 0.5) * pixels.shape[-2] / width, pixels.shape[-2] - 1).astype(int)
+    return np.take(np.take(pixels, rows, axis=-3), cols, axis=-2)
 
 
 def reconstruction_frames(model, pixels: np.ndarray, options: RenderConfig) -> np.ndarray:
-    """uint8 frames of the model redrawing `pixels`, one per canvas σ(c_0..c_T)."""
+    """uint8 frames of the model redrawing `pixels`, one per canvas σ(c_0..c_T).
+
+    `pixels` is one image (H, W, C), or a set (K, H, W, C) whose K reconstructions are drawn in
+    step in one grid, each cell with its own boxes (and, side by side, its own target).
+    """
     scale = grid_scale(model, options)
     traced = model.trace(pixels, seed=options.seed, grid_scale=scale)
+    if np.ndim(pixels) == 4:
+        return _grid_frames(model, traced, pixels, options, scale)
     return _frames(model, traced, pixels, options, scale)
 
 
@@ -92,19 +110,28 @@ def _frames(model, traced: dict, pixels, options: RenderConfig, scale: float) ->
 
 
 def sample_frames(model, count: int, options: RenderConfig) -> np.ndarray:
-    """uint8 frames of `count` drawings from the prior, drawn in step, in a grid of ceil(√count) columns.
+    """uint8 frames of `count` drawings from the prior, drawn in step, in a grid (see `grid_layout`).
 
-    The noise comes from `options.seed`. Without --scale, the whole grid (not each drawing) is
-    upscaled until its longest side reaches `options.min_side`, so 16 samples stay a sensible size.
+    The noise comes from `options.seed`. There is no target, so no side by side.
     """
     scale = grid_scale(model, options)
     drawn = model.generate(count, seed=options.seed, grid_scale=scale)
-    height, width = drawn["canvases"].shape[2:4]
-    columns = math.ceil(math.sqrt(count))
-    rows = math.ceil(count / columns)
-    upscale = options.scale or render.default_scale(rows * height, columns * width, options.min_side)
-    each = replace(options, scale=upscale, side_by_side=False)
-    cells = [_frames(model, {key: value[:, k] for key, value in drawn.items()}, None, each, scale) for k in range(count)]
+    return _grid_frames(model, drawn, None, options, scale)
+
+
+def _grid_frames(model, traced: dict, pixels, options: RenderConfig, scale: float) -> np.ndarray:
+    """K drawings made in step (K on axis 1 of every traced array) as one animation of grids.
+
+    `pixels` (K, H, W, C) are the targets for side by side, or None (drawings from the prior).
+    """
+    count, height, width = traced["canvases"].shape[1:4]
+    columns, upscale = grid_layout(count, height, width, options)
+    each = replace(options, scale=upscale)
+    targets = [None] * count if pixels is None else pixels
+    cells = [
+        _frames(model, {key: value[:, k] for key, value in traced.items()}, targets[k], each, scale)
+        for k in range(count)
+    ]
     return render.tile(np.stack(cells), columns, gap=2 * upscale)
 
 
@@ -123,15 +150,23 @@ def encode(frames: np.ndarray, fmt: str, options: RenderConfig, labels=None) -> 
 def evolution_frames(model, pixels: np.ndarray, weights: list[tuple[int, object]], options: RenderConfig):
     """One labelled frame per milestone: the finished drawing after each (step, restore) in order.
 
-    `restore()` loads that milestone's weights into `model`.
+    `restore()` loads that milestone's weights into `model`. For a set (K, H, W, C) each frame is
+    the grid of the K finished drawings, laid out as in `reconstruction_frames`; side by side, the
+    grid of targets is on the left of it.
     """
     scale = grid_scale(model, options)
     finals = []
     for _, restore in weights:
         restore()
         finals.append(model.trace(pixels, seed=options.seed, grid_scale=scale)["canvases"][-1])
-    height, width = finals[0].shape[:2]
+    finals = np.stack(finals)  # (milestones, [K,] H', W', C)
+    height, width = finals.shape[-3:-1]
     target = target_at(pixels, height, width) if options.side_by_side else None
-    return render.evolution_frames(
-        np.stack(finals), [step for step, _ in weights], scale=upscale_factor(height, width, options), target=target
-    )
+    if np.ndim(pixels) == 4:
+        columns, upscale = grid_layout(len(pixels), height, width, options)
+        # Tiled before upscaling: a 2-pixel gutter becomes the 2·upscale one of the drawing grid.
+        finals = render.tile(np.moveaxis(finals, 1, 0), columns, gap=2, background=1.0)
+        target = None if target is None else render.tile(target, columns, gap=2, background=1.0)
+    else:
+        upscale = upscale_factor(height, width, options)
+    return render.evolution_frames(finals, [step for step, _ in weights], scale=upscale, target=target)

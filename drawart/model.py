@@ -433,18 +433,27 @@ class DrawModel(keras.Model):
     # ----------------------------------------------------------------------------------------
     # Looking inside: every canvas of a drawing, and drawing from the prior.
 
-    def trace(self, image, seed: int = 0, grid_scale: float = 1):
-        """Reconstruct one image (H, W, C), keeping every step.
+    def trace(self, images, seed: int = 0, grid_scale: float = 1):
+        """Reconstruct one image (H, W, C) or a set (K, H, W, C), keeping every step.
 
-        Returns a dict of numpy arrays: `canvases` (T+1, H', W', C) = σ(c_t) for t = 0..T, and for
-        attention models `read` and `write`, each (T, 5) = raw parameters of every glimpse. The
-        noise comes from its own `seed`, never from the training random state. With attention,
-        `grid_scale` > 1 renders the canvases at round(H·s) × round(W·s) by evaluating the write
-        filters on a finer grid (the drawing itself is the one made at the training size).
+        Returns a dict of numpy arrays: `canvases` = σ(c_t) for t = 0..T, (T+1, H', W', C) for one
+        image or (T+1, K, H', W', C) for a set, and for attention models `read` and `write`, each
+        (T, 5) or (T, K, 5) = raw parameters of every glimpse. The noise comes from its own `seed`,
+        never from the training random state, and every image of a set gets the ε that image alone
+        would get: image k is drawn exactly as when traced by itself, whatever else is in the set.
+        With attention, `grid_scale` > 1 renders the canvases at round(H·s) × round(W·s) by
+        evaluating the write filters on a finer grid (the drawing itself is the one made at the
+        training size).
         """
-        x = self.to_batch(image, 1)
-        out = self._unrolled(self._fixed_noise(1, seed), x, grid_scale)
-        return {key: value[:, 0] for key, value in out.items()}
+        images = np.asarray(images, dtype="float32")
+        if images.ndim not in (3, 4):
+            raise ValueError(f"trace takes an image (H, W, C) or a set (K, H, W, C), got shape {images.shape}")
+        single = images.ndim == 3
+        batch = images[None] if single else images
+        # Channels-first here rather than through to_batch, which tiles one image for training.
+        x = ops.transpose(ops.convert_to_tensor(batch), (0, 3, 1, 2))
+        out = self._unrolled(self._fixed_noise(len(batch), seed, shared=True), x, grid_scale)
+        return {key: value[:, 0] for key, value in out.items()} if single else out
 
     def generate(self, count: int = 1, seed: int = 0, grid_scale: float = 1):
         """Draw `count` new images from the prior: z_t ~ N(0, I), decoder and writer only.
@@ -453,9 +462,15 @@ class DrawModel(keras.Model):
         """
         return self._unrolled(self._fixed_noise(count, seed), None, grid_scale)
 
-    def _fixed_noise(self, count: int, seed: int):
-        shape = (self.config.glimpses, count, self.config.z)
-        return np.random.default_rng(seed).standard_normal(shape).astype("float32")
+    def _fixed_noise(self, count: int, seed: int, shared: bool = False):
+        """ε for every glimpse from `seed` alone: (T, count, z).
+
+        Drawings from the prior each need their own ε. With `shared`, all `count` columns are the
+        one ε of a single drawing, so a reconstruction does not depend on its place in a set.
+        """
+        shape = (self.config.glimpses, 1 if shared else count, self.config.z)
+        noise = np.random.default_rng(seed).standard_normal(shape).astype("float32")
+        return np.repeat(noise, count, axis=1) if shared else noise
 
     def _unrolled(self, noise, x, grid_scale):
         """Eager glimpse loop that keeps what every step produced (encoder skipped when x is None)."""

@@ -310,12 +310,13 @@ def evolution_frames(final_canvases, steps, *, scale=None, target=None):
     return _compose(panels, s, target, None, None)
 
 
-def tile(cells, columns=None, gap=4):
+def tile(cells, columns=None, gap=4, background=_BACKGROUND):
     """Lay K same-sized cells (K, ..., H, W, C) out in a grid, row-major, with white `gap`-pixel gutters.
 
     Leading axes after K are kept, so K animations (K, N, H, W, C) become one animation of grids
     (N, H', W', C) that play in step. The grid has a gutter all round: columns·W + (columns+1)·gap
-    wide, rows·H + (rows+1)·gap high; columns defaults to ceil(sqrt(K)).
+    wide, rows·H + (rows+1)·gap high; columns defaults to ceil(sqrt(K)). `background` is the
+    gutters' value: 1.0 tiles float canvases in [0, 1] before they are upscaled.
     """
     a = np.asarray(cells)
     if a.ndim < 4 or a.shape[-1] not in (1, 3) or len(a) == 0:
@@ -323,7 +324,7 @@ def tile(cells, columns=None, gap=4):
     k, (h, w, c) = len(a), a.shape[-3:]
     cols = max(1, int(columns) if columns else math.ceil(math.sqrt(k)))
     rows = math.ceil(k / cols)
-    grid = np.full(a.shape[1:-3] + (rows * h + (rows + 1) * gap, cols * w + (cols + 1) * gap, c), _BACKGROUND, a.dtype)
+    grid = np.full(a.shape[1:-3] + (rows * h + (rows + 1) * gap, cols * w + (cols + 1) * gap, c), background, a.dtype)
     for i, cell in enumerate(a):
         y, x = gap + (i // cols) * (h + gap), gap + (i % cols) * (w + gap)
         grid[..., y : y + h, x : x + w, :] = cell

@@ -100,3 +100,80 @@ def test_samples_with_boxes_show_each_write_window(model):
     for left in (20 + 15, 20 + 90 + 20 + 15):  # both samples, on every glimpse
         assert (frames[1:, row, left] == render.WRITE_COLOR).all()
     assert not (frames[0] == render.WRITE_COLOR).all(axis=-1).any()  # nothing written yet
+
+
+# ---------------------------------------------------------------------------------------------
+# A set of images (K, H, W, C): its K reconstructions drawn in step in one grid.
+
+
+@pytest.fixture
+def images():
+    return np.random.default_rng(1).random((5, 6, 9, 1)).astype("float32")
+
+
+def test_a_set_is_redrawn_in_step_in_a_grid(model, images):
+    options = RenderConfig(boxes=False, seed=3)
+    frames = drawing.reconstruction_frames(model, images, options)
+    # 5 drawings of 6×9: 3 columns, 2 rows, the whole 12×27 grid upscaled to >= 256 px, 2·s gutters.
+    s = render.default_scale(2 * 6, 3 * 9)
+    assert frames.shape == (model.config.glimpses + 1, 2 * 6 * s + 3 * 2 * s, 3 * 9 * s + 4 * 2 * s, 1)
+    for k, (row, col) in enumerate([(0, 0), (0, 1), (0, 2), (1, 0), (1, 1)]):
+        y, x = 2 * s + row * (6 + 2) * s, 2 * s + col * (9 + 2) * s
+        alone = model.trace(images[k], seed=3)["canvases"]  # each cell is image k traced by itself
+        for t in (1, model.config.glimpses):
+            cell = frames[t, y : y + 6 * s, x : x + 9 * s].astype(int)
+            want = render.upscale(render.to_uint8(alone[t]), s).astype(int)
+            assert np.abs(cell - want).max() <= 1, (k, t)  # batched round-off may flip a rounding
+    assert (frames[:, 2 * s + 8 * s :, 2 * s + 2 * 11 * s :] == 255).all()  # the empty sixth cell
+
+
+def test_a_set_of_one_is_one_cell(model, images):
+    frames = drawing.reconstruction_frames(model, images[:1], RenderConfig(boxes=False))
+    s = render.default_scale(6, 9)
+    assert frames.shape == (model.config.glimpses + 1, 6 * s + 2 * 2 * s, 9 * s + 2 * 2 * s, 1)
+    single = drawing.reconstruction_frames(model, images[0], RenderConfig(boxes=False))
+    inner = frames[:, 2 * s : -2 * s, 2 * s : -2 * s].astype(int)
+    assert np.abs(inner - single.astype(int)).max() <= 1
+
+
+def test_a_set_side_by_side_puts_each_target_left_of_its_drawing(model, images):
+    options = RenderConfig(boxes=False, scale=4, side_by_side=True)
+    frames = drawing.reconstruction_frames(model, images, options)
+    # Each cell: target 36 px, a 2·4 px gap, canvas 36 px; cells and gutters as without targets.
+    cell_w = 9 * 4 + 2 * 4 + 9 * 4
+    assert frames.shape == (model.config.glimpses + 1, 2 * 24 + 3 * 8, 3 * cell_w + 4 * 8, 1)
+    y, x = 8 + 24 + 8, 8 + cell_w + 8  # cell 4: second row, second column
+    target = render.upscale(render.to_uint8(images[4]), 4)
+    np.testing.assert_array_equal(frames[0, y : y + 24, x : x + 36], target)
+    np.testing.assert_array_equal(frames[-1, y : y + 24, x : x + 36], target)
+    assert (frames[:, y : y + 24, x + 36 : x + 44] == 255).all()  # the gap before its canvas
+
+
+def test_a_set_with_boxes_shows_each_cells_write_window(model, images):
+    # Known parameters: zero kernel, so every glimpse of every image writes in x 1..7, y -0.5..5.5.
+    raw = np.array([0.0, 0.0, math.log(0.25), math.log(0.5), 0.0], "float32")
+    kernel, _ = model.writer.params.get_weights()
+    model.writer.params.set_weights([np.zeros_like(kernel), raw])
+    frames = drawing.reconstruction_frames(model, images, RenderConfig(scale=10))
+    assert frames.shape[-1] == 3
+    row = 20 + 60 + 20 + round((2.5 + 0.5) * 10)  # second grid row
+    for col in range(2):
+        assert (frames[1:, row, 20 + col * (90 + 20) + 15] == render.WRITE_COLOR).all()
+
+
+def test_evolution_of_a_set_is_one_grid_per_milestone(model, images):
+    restored = []
+    weights = [(step, lambda step=step: restored.append(step)) for step in (10, 20, 30)]
+    frames = drawing.evolution_frames(model, images, weights, RenderConfig())
+    assert restored == [10, 20, 30]
+    s = render.default_scale(2 * 6, 3 * 9)
+    assert frames.shape == (3, 2 * 6 * s + 3 * 2 * s, 3 * 9 * s + 4 * 2 * s, 1)
+    # The grid's last cell (below the label) is image 4's finished drawing, as in the GIF's last frame.
+    last = drawing.reconstruction_frames(model, images, RenderConfig(boxes=False))[-1]
+    y, x = 2 * s + 8 * s, 2 * s + 11 * s
+    np.testing.assert_array_equal(frames[-1, y:, x:], last[y:, x:])
+    side = drawing.evolution_frames(model, images, weights, RenderConfig(side_by_side=True))
+    assert side.shape == (3, frames.shape[1], 2 * frames.shape[2] + 2 * s, 1)
+    grid_of_targets = side[0, :, : frames.shape[2]]
+    first_target = render.upscale(render.to_uint8(images[0]), s)
+    np.testing.assert_array_equal(grid_of_targets[2 * s : 8 * s, 2 * s : 11 * s], first_target)

@@ -37,6 +37,31 @@ def test_trace_returns_every_canvas_and_glimpse(channels, attention):
     np.testing.assert_array_equal(model.trace(image, seed=1)["canvases"], out["canvases"])
 
 
+@pytest.mark.parametrize("attention", [True, False])
+def test_tracing_a_set_draws_each_image_as_if_traced_alone(attention):
+    config = tiny_model_config(channels=3, attention=attention)
+    model = model_for(config)
+    images = np.random.default_rng(0).random((5, 6, 9, 3)).astype("float32")
+    out = model.trace(images, seed=2)
+    assert out["canvases"].shape == (config.glimpses + 1, 5, 6, 9, 3)
+    if attention:
+        assert out["read"].shape == out["write"].shape == (config.glimpses, 5, 5)
+    for k in range(5):
+        alone = model.trace(images[k], seed=2)
+        assert alone.keys() == out.keys()
+        for key, value in alone.items():
+            # Batched matmuls round differently from single ones, by about one float32 ulp.
+            np.testing.assert_allclose(out[key][:, k], value, atol=1e-6, err_msg=f"{key} of image {k}")
+    # Different images, different drawings: the set is not one image repeated.
+    assert not np.allclose(out["canvases"][-1, 0], out["canvases"][-1, 1])
+
+
+def test_trace_rejects_what_is_neither_an_image_nor_a_set():
+    model = model_for(tiny_model_config())
+    with pytest.raises(ValueError, match="set"):
+        model.trace(np.zeros((6, 9), "float32"))
+
+
 def test_trace_final_canvas_is_the_one_the_loss_sees():
     config = tiny_model_config(channels=3)
     model = model_for(config)

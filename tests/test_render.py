@@ -294,5 +294,8 @@ def test_tile_lays_cells_out_row_major_with_white_gutters():
     assert grid[1, 2, 2, 0] == 10 and grid[1, 2, 2 + 4 + 2, 0] == 20  # first row: cells 0, 1
     assert grid[0, 2 + 3 + 2, 2, 0] == 40  # second row starts with cell 3
     assert grid[0, 0, 0, 0] == 255 and grid[0, 2 + 3 + 2, 2 * (4 + 2) + 2, 0] == 255  # gutter, empty 6th cell
+    # Float canvases in [0, 1] tile with gutters of 1.0, white once converted.
+    floats = render.tile(np.full((2, 3, 4, 1), 0.25, np.float32), gap=1, background=1.0)
+    assert floats.dtype == np.float32 and floats[0, 0, 0] == 1.0 and floats[1, 1, 0] == 0.25
     with pytest.raises(ValueError, match="cells"):
         render.tile(np.zeros((0, 3, 4, 1), np.uint8))
