@@ -128,16 +128,19 @@ class MilestoneGifs(keras.callbacks.Callback):
                 rundir.atomic_write_bytes(path, drawing.encode(frames, "gif", self.options))
 
 
-def logged(step: int, every: int, last_step: int) -> bool:
-    """Whether `step` ends a logging interval: every `every` steps and at the run's last step."""
-    return step % every == 0 or step == last_step
+def logged(step: int, every, last_step: int) -> bool:
+    """Whether `step` is logged: a multiple of any of `every` (an int or several; 0 is never),
+    or the run's last step. Calls end exactly there (see train.chunk_sizes), except under a
+    distribution strategy, where every call is one step."""
+    every = every if isinstance(every, (list, tuple)) else [every]
+    return any(n and step % n == 0 for n in every) or step == last_step
 
 
 class MetricsLog(keras.callbacks.Callback):
-    """Appends a row to metrics.csv every `every` steps and at the last one; rows already on disk
-    are not written twice."""
+    """Appends a row to metrics.csv at each boundary in `every` (see `logged`); rows already on
+    disk are not written twice."""
 
-    def __init__(self, run: rundir.RunDir, clock: Clock, every: int, last_step: int):
+    def __init__(self, run: rundir.RunDir, clock: Clock, every, last_step: int):
         super().__init__()
         self.run, self.clock, self.every, self.last_step = run, clock, every, last_step
         self.last_written = rundir.last_metrics_step(run.metrics_path)
@@ -172,8 +175,8 @@ class HeldOutBound(keras.callbacks.Callback):
 
 
 class TensorBoardLog(keras.callbacks.Callback):
-    """TensorBoard events in `folder`: loss, recon, kl, psnr and learning rate every `every` steps,
-    and the target beside its reconstruction at every checkpoint.
+    """TensorBoard events in `folder`: loss, recon, kl, psnr and learning rate at each boundary in
+    `every` (see `logged`), and the target beside its reconstruction at every checkpoint.
 
     Stepped by the optimizer's iteration count, so a resumed run continues the same curves (Keras's
     own TensorBoard callback starts again from 0). Steps replayed after a crash are written again with
@@ -183,7 +186,7 @@ class TensorBoardLog(keras.callbacks.Callback):
 
     SCALARS = ("loss", "recon", "kl", "psnr")
 
-    def __init__(self, folder, pixels, every: int, image_every: int, last_step: int):
+    def __init__(self, folder, pixels, every, image_every: int, last_step: int):
         super().__init__()
         self.folder, self.pixels, self.every = folder, pixels, every
         self.image_every, self.last_step = image_every, last_step
@@ -194,9 +197,9 @@ class TensorBoardLog(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         step = global_step(self.model)
-        scalars, image = logged(step, self.every, self.last_step), logged(step, self.image_every, self.last_step)
+        image = logged(step, self.image_every, self.last_step)
         with self.writer.as_default(step=step):
-            if scalars or image:
+            if logged(step, self.every, self.last_step):
                 for name in self.SCALARS:
                     summary.scalar(name, logs[name])
                 summary.scalar("learning_rate", keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))

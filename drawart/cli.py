@@ -258,7 +258,7 @@ def info(run_dir):
     if image.val_fraction:
         held = rundir.last_metrics_row(run.validation_path, rundir.VALIDATION_COLUMNS)
         lines.append((
-            "held-out bound",
+            "val bound",
             f"step {held['step']}: {held['bound']:.2f} nats/image (recon {held['recon']:.2f}, kl {held['kl']:.2f})"
             if held else "none yet (measured at each checkpoint)",
         ))

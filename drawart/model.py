@@ -268,6 +268,13 @@ class DrawModel(keras.Model):
             return state.canvas, kl, tuple(stack.stack() for stack in stacks)
         return state.canvas, kl
 
+    def call(self, images):
+        """σ(c_T) for images (batch, H, W, C) drawn with z_t = μ_t: the mean reconstruction.
+        (Keras also calls it once to build the model under a distribution strategy.)"""
+        x = self.channels_first(images)
+        logits, _ = self.final_canvas_and_kl(x, ops.zeros((self.config.glimpses, ops.shape(x)[0], self.config.z)))
+        return ops.transpose(ops.sigmoid(logits), (0, 2, 3, 1))
+
     # ----------------------------------------------------------------------------------------
     # Loss and training.
 

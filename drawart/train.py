@@ -178,7 +178,9 @@ def step_batches(data: TrainingData, train: TrainConfig, sizes: list[int], start
         tf.TensorSpec((), tf.int32),
         tf.TensorSpec((slots, train.batch, height, width, channels), tf.float32),
     )
-    return tf.data.Dataset.from_generator(calls, output_signature=signature).prefetch(1)
+    calls = tf.data.Dataset.from_generator(calls, output_signature=signature)
+    # A known length, so Keras neither warns nor waits for the end of the data.
+    return calls.apply(tf.data.experimental.assert_cardinality(len(sizes))).prefetch(1)
 
 
 def replica_batches(data: TrainingData, train: TrainConfig, start: int) -> tf.data.Dataset:
@@ -190,7 +192,9 @@ def replica_batches(data: TrainingData, train: TrainConfig, start: int) -> tf.da
             yield from data.images[plan.indices(step)]
 
     signature = tf.TensorSpec(data.images.shape[1:], tf.float32)
-    return tf.data.Dataset.from_generator(images, output_signature=signature).batch(train.batch).prefetch(2)
+    images = tf.data.Dataset.from_generator(images, output_signature=signature)
+    images = images.apply(tf.data.experimental.assert_cardinality((train.steps - start) * train.batch))
+    return images.batch(train.batch).prefetch(2)
 
 
 def fit(run: rundir.RunDir, data: TrainingData, config: RunConfig, echo=print, extra_callbacks=(), progress="lines"):
@@ -206,6 +210,9 @@ def fit(run: rundir.RunDir, data: TrainingData, config: RunConfig, echo=print, e
             f"--batch {train.batch} cannot be split evenly over {strategy.num_replicas_in_sync} devices: "
             "use a multiple of the device count"
         )
+    if strategy is not None:
+        devices = strategy.extended.worker_devices
+        echo(f"mirrored over {len(devices)} device(s): {', '.join(devices)}")
     state = TrainingState(build_model(config.model, train, strategy))
     start = restore_latest(run, state, warn=echo)
     if start:
@@ -220,8 +227,8 @@ def fit(run: rundir.RunDir, data: TrainingData, config: RunConfig, echo=print, e
         state.seconds.assign(clock.seconds())
         state.write(prefix)
 
+    every = [train.steps_per_call, train.checkpoint_every, train.gif_every]  # where calls end and logs go
     if strategy is None:
-        every = [train.steps_per_call, train.checkpoint_every, train.gif_every]
         batches = step_batches(data, train, chunk_sizes(start, train.steps, every), start)
     else:
         batches = replica_batches(data, train, start)  # one step per call: see DrawModel.replicated_step
@@ -231,8 +238,8 @@ def fit(run: rundir.RunDir, data: TrainingData, config: RunConfig, echo=print, e
         *([MilestoneGifs(run, shown, train.gif_every, RenderConfig(), save_weights)] if train.gif_every else []),
         CheckpointEvery(run, train.checkpoint_every, train.steps, train.keep_checkpoints, save),
         *([HeldOutBound(run, data.images[data.held_out], train.checkpoint_every, train.steps)] if len(data.held_out) else []),
-        MetricsLog(run, clock, train.steps_per_call, train.steps),
-        TensorBoardLog(run.tensorboard, shown, train.steps_per_call, train.checkpoint_every, train.steps),
+        MetricsLog(run, clock, every, train.steps),
+        TensorBoardLog(run.tensorboard, shown, every, train.checkpoint_every, train.steps),
         *extra_callbacks,
         *filter(None, [progress_callback(progress, train.steps, echo)]),
     ]

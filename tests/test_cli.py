@@ -138,7 +138,7 @@ def test_image_over_the_bomb_guard_is_refused(tmp_path, monkeypatch):
 def test_bad_options_are_one_line(tiny_gray_png, tmp_path):
     assert_one_line_error(invoke("fit", tiny_gray_png, "--steps", "0"), "--steps")
     assert_one_line_error(invoke("fit", tiny_gray_png, "--size", "2"), "--size")
-    assert_one_line_error(invoke("fit"), "IMAGE")
+    assert_one_line_error(invoke("fit"), "DATA")
     file_out = tmp_path / "a-file"
     file_out.write_text("keep me")
     assert_one_line_error(invoke("fit", tiny_gray_png, "--out", file_out), "not a run directory")

@@ -46,7 +46,7 @@ def test_fit_writes_checkpoints_and_metrics_at_their_steps(tmp_path):
     assert sorted(p.name for p in run.checkpoints.iterdir()) == ["step-0000012", "step-0000014"]
     rows = run.metrics_path.read_text().splitlines()
     assert rows[0] == "step,loss,recon,kl,psnr,seconds"
-    assert [int(r.split(",")[0]) for r in rows[1:]] == [4, 8, 12, 14]  # every 4 and the last
+    assert [int(r.split(",")[0]) for r in rows[1:]] == [4, 6, 8, 12, 14]  # every call, checkpoint and the last
 
 
 def test_load_model_restores_the_trained_weights(tmp_path):
