@@ -285,7 +285,9 @@ class DrawModel(keras.Model):
         drawn without stopping, and replicas under a distribution strategy agree on every sample.
         """
         seed = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(step, tf.int64)])
-        return tf.random.stateless_normal((self.config.glimpses, batch, self.config.z), seed=seed)
+        # Philox on every device. XLA's Philox draws other normals than TensorFlow's own kernel, so
+        # turning --xla on or off changes the noise stream (either is as good).
+        return tf.random.stateless_normal((self.config.glimpses, batch, self.config.z), seed=seed, alg="philox")
 
     def compute_losses(self, x, noise):
         """L = L^x + L^z per image, averaged over the batch. x is (batch, C, B, A)."""

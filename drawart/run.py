@@ -271,7 +271,8 @@ def check_resume(stored: RunConfig, wanted: RunConfig, run_path: Path) -> None:
     """Refuse to continue a run with another image, another model or another random stream."""
     differences = []
     if stored.image.digest != wanted.image.digest:
-        differences.append(f"the image ({stored.image.path} then, {wanted.image.path} now: pixels differ)")
+        what = "the data" if stored.image.dataset else "the image"
+        differences.append(f"{what} ({stored.image.path} then, {wanted.image.path} now: pixels differ)")
     for section, names in (
         ("image", IMAGE_FIELDS_FIXED_AT_START),
         ("model", [f.name for f in fields(ModelConfig)]),

@@ -1,5 +1,6 @@
 """The drawart command through click's test runner: fit, exact resume, refusals, bad input."""
 
+from io import BytesIO
 from pathlib import Path
 
 import numpy as np
@@ -341,3 +342,105 @@ def test_sample_and_info_bad_arguments_are_one_line(tmp_path):
     assert_one_line_error(invoke("sample", run.path, "--render-size", "64"), "--render-size needs attention")
     assert_one_line_error(invoke("sample", run.path, "-n", "0"), "--count")
     assert snapshot(run.path) == before
+
+
+# ---------------------------------------------------------------------------------------------
+# A data set (scikit-learn's 8×8 digits): learning, the held-out bound, GIFs, samples, resume.
+
+DIGITS = ["--size", "8", "--glimpses", "4", "--hidden", "32", "--z", "4", "--read-n", "2", "--write-n", "3"]
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    """One binarised digits run with a held-out tenth, trained once for the tests below."""
+    from conftest import digits_images
+
+    folder = tmp_path_factory.mktemp("digits")
+    data = folder / "digits.npz"
+    np.savez(data, images=digits_images())
+    run = folder / "run"
+    result = invoke(
+        "fit", data, "--out", run, *DIGITS, "--batch", "16", "--steps", "300", "--checkpoint-every", "100",
+        "--gif-every", "150", "--val-fraction", "0.1", "--binarize", "--seed", "3", "-q",
+    )
+    assert result.exit_code == 0, result.output
+    return run
+
+
+def test_a_data_set_run_learns_and_logs_the_held_out_bound(digits_run):
+    header, *rows = (digits_run / "validation.csv").read_text().splitlines()
+    assert header == "step,bound,recon,kl"
+    steps, bounds = zip(*[(int(r.split(",")[0]), float(r.split(",")[1])) for r in rows])
+    assert steps == (100, 200, 300)
+    assert bounds[-1] < bounds[0] - 2.0, bounds  # nats per held-out image fall as it learns
+    # Binarised and stored exactly: 0 or 1 only, one 8×8 gray image per digit.
+    data = np.load(digits_run / "data.npy")
+    assert data.shape == (1797, 8, 8, 1) and set(np.unique(data).tolist()) == {0, 255}
+
+
+def test_info_describes_the_data_set_and_its_bound(digits_run):
+    result = invoke("info", digits_run)
+    assert result.exit_code == 0, result.output
+    data_line = next(line for line in result.output.splitlines() if line.startswith("data:"))
+    assert "1797 images of 8×8 gray, binarized, 1617 trained on, 180 held out" in data_line
+    last = (digits_run / "validation.csv").read_text().splitlines()[-1].split(",")
+    assert f"val bound:    step 300: {float(last[1]):.2f} nats/image" in result.output
+
+
+def test_gif_of_a_data_set_redraws_a_fixed_grid_of_held_out_digits(digits_run):
+    from PIL import ImageSequence
+
+    result = invoke("gif", digits_run, "--every", "150", "--scale", "4", "--no-boxes")
+    assert result.exit_code == 0, result.output
+    with Image.open(digits_run / "gifs" / "step-0000150-noboxes-x4.gif") as gif:
+        frames = [np.asarray(f.convert("L")) for f in ImageSequence.Iterator(gif)]
+    # T + 1 canvases of a 4×4 grid of 8×8 digits at 4×, with 2·4-pixel gutters all round.
+    assert len(frames) == 5
+    assert frames[0].shape == (4 * 32 + 5 * 8, 4 * 32 + 5 * 8)
+
+
+def test_sample_of_a_data_set_is_deterministic_with_its_seed(digits_run):
+    def sample(seed):
+        assert invoke("sample", digits_run, "-n", "4", "--seed", seed, "--no-boxes").exit_code == 0
+        return (digits_run / "samples" / f"step-0000300-4samples-noboxes-seed{seed}.gif").read_bytes()
+
+    first = sample(5)
+    assert sample(5) == first
+    assert sample(6) != first
+    with Image.open(BytesIO(first)) as gif:
+        assert gif.n_frames == 5  # drawn glimpse by glimpse: c_0..c_T
+
+
+def test_a_data_set_run_resumes_exactly(digits_npz, tmp_path):
+    common = [*DIGITS, "--batch", "8", "--checkpoint-every", "5", "--steps-per-call", "3", "--val-fraction", "0.2", "-q"]
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    assert invoke("fit", digits_npz, "--out", straight, *common, "--steps", "12").exit_code == 0
+    assert invoke("fit", digits_npz, "--out", resumed, *common, "--steps", "5").exit_code == 0
+    assert invoke("fit", digits_npz, "--out", resumed, "--steps", "12", "-q").exit_code == 0
+
+    from drawart import train
+    from drawart.run import RunDir
+
+    a, _ = train.load_model(RunDir(straight))
+    b, _ = train.load_model(RunDir(resumed))
+    for wa, wb in zip(a.weights + a.optimizer.variables, b.weights + b.optimizer.variables):
+        np.testing.assert_array_equal(wa.numpy(), wb.numpy())
+    for name in ("metrics.csv", "validation.csv"):
+        lines = lambda run: [line.split(",")[:5] for line in (run / name).read_text().splitlines()]
+        assert lines(straight) == lines(resumed)
+
+
+def test_data_set_refusals_are_one_line(digits_npz, tiny_gray_png, tmp_path):
+    run = tmp_path / "run"
+    assert_one_line_error(invoke("fit", tiny_gray_png, "--out", run, "--val-fraction", "0.2"), "--val-fraction needs a data set")
+    assert not run.exists()
+    assert invoke("fit", digits_npz, "--out", run, *DIGITS, "--steps", "2", "--val-fraction", "0.1", "-q").exit_code == 0
+    before = snapshot(run)
+    assert_one_line_error(invoke("fit", digits_npz, "--out", run, "--binarize"), "binarize (False then, True now)")
+    assert_one_line_error(invoke("fit", digits_npz, "--out", run, "--val-fraction", "0.3"), "val_fraction")
+    np.savez(tmp_path / "fewer.npz", images=np.load(digits_npz)["images"][:100])
+    assert_one_line_error(invoke("fit", tmp_path / "fewer.npz", "--out", run), "the data (")
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    assert_one_line_error(invoke("fit", bad, "--out", tmp_path / "other"), "bad.npz")
+    assert snapshot(run) == before

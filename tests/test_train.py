@@ -145,3 +145,65 @@ def test_a_failed_checkpoint_write_stops_with_one_line_and_keeps_the_last(tmp_pa
     checkpoints = RunDir(tmp_path / "run").checkpoints
     assert [p.name for p in checkpoints.iterdir()] == ["step-0000006"]  # no half-written step 12
     assert checkpoint_problem(checkpoints / "step-0000006") is None
+
+
+# ---------------------------------------------------------------------------------------------
+# --strategy mirrored, on a CPU split into two logical devices (only possible before TensorFlow
+# starts, hence a fresh process).
+
+SPLIT_CPU_AND_RUN_DRAWART = """
+import sys
+import tensorflow as tf
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from drawart.cli import main
+
+sys.argv = ["drawart", *sys.argv[1:]]
+main()
+"""
+
+
+def drawart_on_two_cpus(*args):
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-c", SPLIT_CPU_AND_RUN_DRAWART, *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+
+
+def test_mirrored_over_two_devices_matches_one_device(digits_npz, tmp_path):
+    common = [
+        digits_npz, "--size", "8", "--glimpses", "4", "--hidden", "16", "--z", "4", "--read-n", "2", "--write-n", "3",
+        "--batch", "8", "--steps", "12", "--steps-per-call", "4", "--checkpoint-every", "6", "--gif-every", "6",
+        "--val-fraction", "0.1", "-q",
+    ]
+    mirrored = drawart_on_two_cpus("fit", *common, "--out", tmp_path / "mirrored", "--strategy", "mirrored")
+    assert mirrored.returncode == 0, mirrored.stderr
+    assert "mirrored over 2 device(s)" in mirrored.stdout
+    # Mirrored steps run without XLA, and XLA's Philox draws other normals than TensorFlow's own
+    # kernel: compare with the same model on one device, also without XLA.
+    single = drawart_on_two_cpus("fit", *common, "--out", tmp_path / "single", "--no-xla")
+    assert single.returncode == 0, single.stderr
+
+    a, step_a = train.load_model(RunDir(tmp_path / "mirrored"))
+    b, step_b = train.load_model(RunDir(tmp_path / "single"))
+    assert step_a == step_b == 12
+    start = train.build_model(a.config, RunConfig().train)  # the same seed's initial weights
+    moved = max(float(np.abs(w.numpy() - w0.numpy()).max()) for w, w0 in zip(b.weights, start.weights))
+    assert moved > 1e-3  # so the tolerance below is a real test
+    for wa, wb in zip(a.weights, b.weights):
+        np.testing.assert_allclose(wa.numpy(), wb.numpy(), atol=2e-5, rtol=1e-3, err_msg=wa.path)
+    for name in ("metrics.csv", "validation.csv"):
+        rows = lambda run: np.array([line.split(",")[:4] for line in (tmp_path / run / name).read_text().splitlines()[1:]], float)
+        np.testing.assert_allclose(rows("mirrored"), rows("single"), rtol=1e-4)
+    assert sorted(p.name for p in (tmp_path / "mirrored" / "gifs").iterdir()) == ["step-0000006.gif", "step-0000012.gif"]
+
+
+def test_mirrored_refuses_a_batch_that_does_not_split_evenly(digits_npz, tmp_path):
+    result = drawart_on_two_cpus("fit", digits_npz, "--size", "8", "--glimpses", "2", "--hidden", "8", "--z", "2",
+                                 "--batch", "3", "--steps", "2", "--strategy", "mirrored", "--out", tmp_path / "run")
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == ["error: --batch 3 cannot be split evenly over 2 devices: use a multiple of the device count"]
+    assert "Traceback" not in result.stderr
