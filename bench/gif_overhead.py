@@ -17,6 +17,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from drawart import train  # noqa: E402
+from drawart.batches import TrainingData  # noqa: E402
 from drawart.config import RunConfig, TrainConfig  # noqa: E402
 from drawart.image import load_image  # noqa: E402
 from drawart.run import RunDir  # noqa: E402
@@ -39,7 +40,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         run = RunDir(Path(tmp) / "run")
         run.create(config)
-        train.fit(run, loaded.pixels, config, echo=lambda _: None)
+        train.fit(run, TrainingData.picture(loaded.pixels), config, echo=lambda _: None)
         with open(run.metrics_path) as f:
             rows = [(int(r["step"]), float(r["seconds"])) for r in csv.DictReader(f)]
         gif_bytes = [p.stat().st_size for p in run.gifs.iterdir()]

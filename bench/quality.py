@@ -19,6 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 
 from drawart import train  # noqa: E402
+from drawart.batches import TrainingData  # noqa: E402
 from drawart.config import ModelConfig, RunConfig, TrainConfig  # noqa: E402
 from drawart.image import load_image  # noqa: E402
 from drawart.run import RunDir  # noqa: E402
@@ -66,7 +67,7 @@ def psnr_curve(pixels, changes: dict, seconds: float, marks: list[float]) -> lis
     with tempfile.TemporaryDirectory() as tmp:
         run = RunDir(Path(tmp) / "run")
         run.create(config)
-        train.fit(run, pixels, config, echo=lambda _: None, extra_callbacks=[StopAfter(seconds)])
+        train.fit(run, TrainingData.picture(pixels), config, echo=lambda _: None, extra_callbacks=[StopAfter(seconds)])
         rows = [line.split(",") for line in run.metrics_path.read_text().splitlines()[1:]]
     points = [(float(r[5]), int(r[0]), float(r[4])) for r in rows]
     curve = []

@@ -34,6 +34,7 @@ def child(side: str, steps: int) -> dict:
     import tensorflow as tf
 
     from drawart import train
+    from drawart.batches import TrainingData
     from drawart.config import ModelConfig, RunConfig, TrainConfig
     from drawart.image import load_image
     from drawart.run import RunDir
@@ -45,7 +46,7 @@ def child(side: str, steps: int) -> dict:
         with tempfile.TemporaryDirectory() as tmp:
             run = RunDir(Path(tmp) / "run")
             run.create(config)
-            train.fit(run, pixels, config, echo=lambda _: None)
+            train.fit(run, TrainingData.picture(pixels), config, echo=lambda _: None)
             rows = [line.split(",") for line in run.metrics_path.read_text().splitlines()[1:]]
         (first_step, first_s), (last_step, last_s) = [(int(r[0]), float(r[5])) for r in (rows[0], rows[-1])]
         rate = (last_step - first_step) / (last_s - first_s)
@@ -57,8 +58,9 @@ def child(side: str, steps: int) -> dict:
         @tf.function
         def step():
             with tf.GradientTape() as tape:
-                losses = model.compute_losses(x, model.noise(1))
+                losses = model.compute_losses(x, model.noise(1, model.optimizer.iterations))
             grads = tape.gradient(losses["loss"], model.trainable_variables)
+            grads, _ = tf.clip_by_global_norm(grads, model.clip_norm)  # as drawart clips
             model.optimizer.apply(grads, model.trainable_variables)
             return losses
 

@@ -80,6 +80,11 @@ class TrainingData:
             raise ValueError(f"holding out {val_fraction} of {len(images)} images leaves none to train on")
         return cls(images, train, held_out, single)
 
+    @classmethod
+    def picture(cls, pixels: np.ndarray) -> "TrainingData":
+        """One picture (H, W, C) to overfit: a set of one, nothing held out."""
+        return cls.prepare(np.asarray(pixels)[None], 0.0, 0, single=True)
+
     def plan(self, batch: int, seed: int) -> BatchPlan:
         return BatchPlan(self.train, batch, seed)
 

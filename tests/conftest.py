@@ -34,13 +34,6 @@ def tiny_rgb_png(tmp_path):
     return path
 
 
-def single(pixels):
-    """TrainingData for one picture (H, W, C), as drawart fit makes it."""
-    from drawart.batches import TrainingData
-
-    return TrainingData.prepare(np.asarray(pixels)[None], 0.0, 0, single=True)
-
-
 def digits_images(count: int | None = None) -> np.ndarray:
     """scikit-learn's bundled 8x8 digits (0..16) as uint8 0..255, shape (count or 1797, 8, 8); no download."""
     from sklearn.datasets import load_digits

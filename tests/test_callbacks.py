@@ -7,7 +7,8 @@ import pytest
 import tensorflow as tf
 from PIL import Image, ImageSequence
 
-from conftest import single, tiny_model_config
+from conftest import tiny_model_config
+from drawart.batches import TrainingData
 from drawart import callbacks, train
 from drawart.config import RunConfig, TrainConfig
 from drawart.run import RunDir
@@ -22,7 +23,7 @@ def fit_to(run, steps):
     if not run.exists():
         run.create(config)
     pixels = np.random.default_rng(0).random((6, 9, 1)).astype("float32")
-    return train.fit(run, single(pixels), config, echo=lambda _: None)
+    return train.fit(run, TrainingData.picture(pixels), config, echo=lambda _: None)
 
 
 @pytest.fixture(scope="module")

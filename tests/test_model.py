@@ -258,3 +258,27 @@ def test_a_non_finite_step_changes_nothing_but_the_step_count(jit):
     # A streak counts the skipped steps at the end of a call.
     logs = step((tf.constant(3), batches(3)))
     assert (int(logs["skipped"]), int(logs["streak"])) == (2, 2)
+
+
+def test_bound_is_the_mean_loss_per_image_under_the_seeds_noise():
+    config = tiny_model_config()
+    model = model_for(config)
+    images = np.random.default_rng(2).random((5, 6, 9, 1)).astype("float32")
+    got = model.bound(images, seed=4, batch=5)
+    noise = np.random.default_rng(4).standard_normal((config.glimpses, 5, config.z)).astype("float32")
+    want = model.compute_losses(model.channels_first(images), noise)
+    assert got["bound"] == pytest.approx(float(want["loss"]), rel=1e-5)
+    assert got["kl"] == pytest.approx(float(want["kl"]), rel=1e-5)
+    # Evaluated in batches, each image keeps one noise sample: another split, nearly the same mean.
+    assert model.bound(images, seed=4, batch=2)["bound"] == pytest.approx(got["bound"], rel=0.05)
+
+
+def test_call_is_the_mean_reconstruction():
+    config = tiny_model_config(channels=3)
+    model = model_for(config)
+    images = np.random.default_rng(0).random((2, 6, 9, 3)).astype("float32")
+    out = model(images).numpy()
+    assert out.shape == (2, 6, 9, 3)
+    zero = np.zeros((config.glimpses, 2, config.z), "float32")
+    logits, _ = model.final_canvas_and_kl(model.channels_first(images), zero)
+    np.testing.assert_allclose(out, np.transpose(1 / (1 + np.exp(-logits.numpy())), (0, 2, 3, 1)), rtol=1e-5)

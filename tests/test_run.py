@@ -740,3 +740,38 @@ def test_disk_usage_counts_every_file_below(tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "b").write_bytes(b"y" * 5)
     assert rundir.disk_usage(tmp_path) == 15
+
+
+# ---------------------------------------------------------------------------------------------
+# Data sets: the stored images and the plan of a data-set run
+
+
+def test_data_is_stored_exactly_and_as_bytes_when_it_can_be(tmp_path):
+    import numpy as np
+
+    run = RunDir(tmp_path)
+    eighths = np.arange(2 * 4 * 4).reshape(2, 4, 4, 1).astype(np.float32) / 255.0  # k/255: bytes suffice
+    run.save_data(eighths)
+    assert np.load(run.data_path).dtype == np.uint8
+    np.testing.assert_array_equal(run.load_data(), eighths)
+    resized = np.random.default_rng(0).random((2, 4, 4, 3)).astype(np.float32)
+    run.save_data(resized)
+    assert np.load(run.data_path).dtype == np.float32
+    np.testing.assert_array_equal(run.load_data(), resized)
+
+
+def test_plan_fit_of_a_data_set_takes_the_data_set_defaults(tmp_path, digits_npz):
+    plan = plan_fit(digits_npz, tmp_path / "run", val_fraction=0.25)
+    assert plan.pixels.shape == (1797, 8, 8, 1)  # its own size: under 64, so not resized
+    image = plan.config.image
+    assert (image.dataset, image.count, image.size, image.val_fraction, image.binarize) == (True, 1797, 8, 0.25, False)
+    assert (plan.config.train.batch, plan.config.train.lr) == (64, 1e-3)
+    assert plan_fit(digits_npz, tmp_path / "run", train={"batch": 8}).config.train.batch == 8
+
+
+def test_plan_fit_refuses_a_held_out_share_that_leaves_nothing(tmp_path):
+    import numpy as np
+
+    np.save(tmp_path / "one.npy", np.zeros((1, 8, 8), np.uint8))
+    with pytest.raises(RunError, match="none to train on"):
+        plan_fit(tmp_path / "one.npy", tmp_path / "run", val_fraction=0.5)

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from conftest import single, tiny_model_config
+from conftest import tiny_model_config
+from drawart.batches import TrainingData
 from drawart import train
 from drawart.config import RunConfig, TrainConfig
 from drawart.run import RunDir
@@ -35,7 +36,7 @@ def run_fit(path, steps, **changes):
         run.create(config)
     pixels = np.random.default_rng(0).random((6, 9, 1)).astype("float32")
     messages = []
-    model, step = train.fit(run, single(pixels), config, echo=messages.append)
+    model, step = train.fit(run, TrainingData.picture(pixels), config, echo=messages.append)
     return run, model, step, messages
 
 
