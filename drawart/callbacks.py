@@ -136,42 +136,55 @@ def logged(step: int, every, last_step: int) -> bool:
     return any(n and step % n == 0 for n in every) or step == last_step
 
 
-class MetricsLog(keras.callbacks.Callback):
-    """Appends a row to metrics.csv at each boundary in `every` (see `logged`); rows already on
-    disk are not written twice."""
+class RowLog(keras.callbacks.Callback):
+    """Appends a row of `columns` to the CSV file at `path` at each boundary in `every` (see
+    `logged`). Rows already on disk are not written twice: a resume replays the steps a crash lost,
+    whose identical rows are there already."""
 
-    def __init__(self, run: rundir.RunDir, clock: Clock, every, last_step: int):
+    what, columns = "metrics row", rundir.METRICS_COLUMNS
+
+    def __init__(self, run: rundir.RunDir, path, every, last_step: int):
         super().__init__()
-        self.run, self.clock, self.every, self.last_step = run, clock, every, last_step
-        self.last_written = rundir.last_metrics_step(run.metrics_path)
+        self.run, self.path, self.every, self.last_step = run, path, every, last_step
+        self.last_written = rundir.last_metrics_step(path)
 
-    def on_train_batch_end(self, batch, logs=None):
-        step = global_step(self.model)
-        if step <= self.last_written or not logged(step, self.every, self.last_step):
-            return  # replaying steps lost in a crash: identical rows are on disk already
-        row = {name: float(logs[name]) for name in ("loss", "recon", "kl", "psnr")}
-        with self.run.writing("metrics row", self.run.metrics_path, step):
-            rundir.append_metrics(self.run.metrics_path, {"step": step, **row, "seconds": self.clock.seconds()})
-        self.last_written = step
-
-
-class HeldOutBound(keras.callbacks.Callback):
-    """At every checkpoint and at the last step: the negative variational bound on the held-out
-    images, in nats per image (see DrawModel.bound), appended to validation.csv."""
-
-    def __init__(self, run: rundir.RunDir, images, every: int, last_step: int):
-        super().__init__()
-        self.run, self.images, self.every, self.last_step = run, images, every, last_step
-        self.last_written = rundir.last_metrics_step(run.validation_path)
+    def row(self, step: int, logs) -> dict:
+        raise NotImplementedError
 
     def on_train_batch_end(self, batch, logs=None):
         step = global_step(self.model)
         if step <= self.last_written or not logged(step, self.every, self.last_step):
             return
-        row = {"step": step, **self.model.bound(self.images)}
-        with self.run.writing("validation row", self.run.validation_path, step):
-            rundir.append_metrics(self.run.validation_path, row, rundir.VALIDATION_COLUMNS)
+        row = self.row(step, logs)
+        with self.run.writing(self.what, self.path, step):
+            rundir.append_metrics(self.path, row, self.columns)
         self.last_written = step
+
+
+class MetricsLog(RowLog):
+    """metrics.csv: the last step's loss, recon, kl and psnr, and the training seconds so far."""
+
+    def __init__(self, run: rundir.RunDir, clock: Clock, every, last_step: int):
+        super().__init__(run, run.metrics_path, every, last_step)
+        self.clock = clock
+
+    def row(self, step, logs):
+        losses = {name: float(logs[name]) for name in ("loss", "recon", "kl", "psnr")}
+        return {"step": step, **losses, "seconds": self.clock.seconds()}
+
+
+class HeldOutBound(RowLog):
+    """validation.csv, at every checkpoint and at the last step: the negative variational bound on
+    the held-out images, in nats per image (see DrawModel.bound)."""
+
+    what, columns = "validation row", rundir.VALIDATION_COLUMNS
+
+    def __init__(self, run: rundir.RunDir, images, every: int, last_step: int):
+        super().__init__(run, run.validation_path, every, last_step)
+        self.images = images
+
+    def row(self, step, logs):
+        return {"step": step, **self.model.bound(self.images)}
 
 
 class TensorBoardLog(keras.callbacks.Callback):

@@ -397,6 +397,10 @@ def test_gif_of_a_data_set_redraws_a_fixed_grid_of_held_out_digits(digits_run):
     # T + 1 canvases of a 4×4 grid of 8×8 digits at 4×, with 2·4-pixel gutters all round.
     assert len(frames) == 5
     assert frames[0].shape == (4 * 32 + 5 * 8, 4 * 32 + 5 * 8)
+    # --evolution: the grid's finished drawings, one frame per milestone.
+    assert invoke("gif", digits_run, "--evolution", "--scale", "4", "--no-boxes").exit_code == 0
+    with Image.open(digits_run / "gifs" / "evolution-noboxes-x4.gif") as gif:
+        assert gif.n_frames == 2 and gif.size == frames[0].shape[::-1]
 
 
 def test_sample_of_a_data_set_is_deterministic_with_its_seed(digits_run):
