@@ -30,12 +30,17 @@ ROOT = Path(__file__).resolve().parent.parent
 SWEEP = {
     "defaults": {},
     "lr 3e-4": {"lr": 3e-4},
-    "lr 3e-3": {"lr": 3e-3},
+    "lr 1e-3": {"lr": 1e-3},
+    "lr 1e-2": {"lr": 1e-2},
     "batch 4": {"batch": 4},
     "clip 1": {"clip_norm": 1.0},
     "clip 100": {"clip_norm": 100.0},
     "read 2, write 5": {"read_n": 2, "write_n": 5},
     "write 20": {"write_n": 20},
+    "write 20, clip 1": {"write_n": 20, "clip_norm": 1.0},
+    "defaults, seed 1": {"seed": 1},
+    "write 20, seed 1": {"write_n": 20, "seed": 1},
+    "clip 1, seed 1": {"clip_norm": 1.0, "seed": 1},
     "no attention": {"attention": False},
 }
 
@@ -76,8 +81,8 @@ def psnr_curve(pixels, changes: dict, seconds: float, marks: list[float]) -> lis
         before = points if mark == marks[-1] else [p for p in points if p[0] <= mark]
         # PSNR is noisy step to step (fresh noise each step): average the last few rows.
         recent = before[-5:]
-        if recent:
-            curve.append((mark, recent[-1][1], sum(p[2] for p in recent) / len(recent)))
+        # Nothing logged yet (still compiling): a gap, so later marks stay under their headings.
+        curve.append((mark, recent[-1][1], sum(p[2] for p in recent) / len(recent)) if recent else (mark, 0, None))
     return curve
 
 
@@ -97,7 +102,8 @@ def main():
         if args.only and name not in args.only:
             continue
         curve = psnr_curve(pixels, changes, args.seconds, marks)
-        print(f"{name:18s}" + "".join(f"{psnr:8.2f} ({step:5d})" for _, step, psnr in curve), flush=True)
+        cells = (f"{'-':>8s} {'':7s}" if psnr is None else f"{psnr:8.2f} ({step:5d})" for _, step, psnr in curve)
+        print(f"{name:18s}" + "".join(cells), flush=True)
 
 
 if __name__ == "__main__":

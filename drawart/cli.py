@@ -121,6 +121,11 @@ def fit(data, out, size, gray, binarize, val_fraction, quiet, **options):
         train={k: v for k, v in options.items() if k not in model_fields},
     )
     run, config = plan.run, plan.config
+    if config.train.strategy != "default":
+        quiet_tensorflow()
+        from drawart.train import make_strategy
+
+        make_strategy(config.train)  # refuse a batch the devices cannot share before making the run
     run.make_dir()
     with run.lock():
         if not plan.resuming:

@@ -19,7 +19,7 @@ class ModelConfig:
     channels: int = 1  # 1 gray, 3 RGB
     glimpses: int = 32  # T
     read_n: int = 5  # N of the read filterbank (per side)
-    write_n: int = 12  # N of the write filterbank (per side)
+    write_n: int = 20  # N of the write filterbank (per side): best PSNR per minute in bench/quality.py
     attention: bool = True
     hidden: int = 256  # units of the encoder and of the decoder LSTM
     z: int = 32  # latent size per glimpse
@@ -45,7 +45,7 @@ class TrainConfig:
     lr: float = 3e-3  # Adam learning rate at step 0: best PSNR per minute in bench/quality.py
     lr_decay_steps: int = 100000  # the learning rate halves every this many steps (smoothly)
     batch: int = 1  # noise samples of the image per step
-    clip_norm: float = 5.0  # gradient clipping by global norm: the exp() in attention can spike
+    clip_norm: float = 1.0  # gradient clipping by global norm: the exp() in attention can spike
     seed: int = 0
     checkpoint_every: int = 1000
     keep_checkpoints: int = 3

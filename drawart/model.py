@@ -311,11 +311,6 @@ class DrawModel(keras.Model):
         recon, kl, psnr = (ops.mean(v) for v in self.image_losses(x, logits, kl))
         return {"loss": recon + kl, "recon": recon, "kl": kl, "psnr": psnr}
 
-    def to_batch(self, image, batch: int):
-        """(H, W, C) → (batch, C, B, A): the same image once per noise sample."""
-        x = ops.transpose(ops.convert_to_tensor(image, dtype="float32"), (2, 0, 1))
-        return ops.broadcast_to(x[None], (batch, *ops.shape(x)))
-
     @staticmethod
     def channels_first(images):
         """(batch, H, W, C) → (batch, C, B, A)."""
@@ -466,9 +461,7 @@ class DrawModel(keras.Model):
             raise ValueError(f"trace takes an image (H, W, C) or a set (K, H, W, C), got shape {images.shape}")
         single = images.ndim == 3
         batch = images[None] if single else images
-        # Channels-first here rather than through to_batch, which tiles one image for training.
-        x = ops.transpose(ops.convert_to_tensor(batch), (0, 3, 1, 2))
-        out = self._unrolled(self._fixed_noise(len(batch), seed, shared=True), x, grid_scale)
+        out = self._unrolled(self._fixed_noise(len(batch), seed, shared=True), self.channels_first(batch), grid_scale)
         return {key: value[:, 0] for key, value in out.items()} if single else out
 
     def generate(self, count: int = 1, seed: int = 0, grid_scale: float = 1):

@@ -5,8 +5,9 @@ Why training is shaped the way it is:
   batches. One call runs the whole chunk of optimiser steps in a loop on the device, so no step
   waits on the host. Chunks end on every checkpoint and log boundary, so callbacks fire at exact
   steps whatever step a run resumed from.
-- Under XLA (`jit_compile`) a step runs about twice as fast on a CPU as a plain `tf.function`;
-  the glimpse loop is a compiled loop, so compiling takes seconds, not minutes (see model.py).
+- Under XLA (`jit_compile`) a step runs several times as fast on a CPU as a plain `tf.function`
+  (bench/throughput.py); the glimpse loop is a compiled loop, so compiling takes seconds, not
+  minutes (see model.py).
 - Every step runs the same compiled code whatever chunk it is in, and its batch and noise are
   functions of the seed and the step number, so a run stopped and resumed ends bit-identical to
   one that never stopped.
@@ -49,14 +50,20 @@ def chunk_sizes(start: int, total: int, every: list[int]) -> list[int]:
     return sizes
 
 
-def make_strategy(name: str) -> tf.distribute.Strategy | None:
-    """The tf.distribute strategy named in the config (None: TensorFlow's default placement).
-    "mirrored" spans every visible GPU, or every logical CPU device on a machine without one (a CPU
-    can be split in two to test it)."""
-    if name == "default":
+def make_strategy(train: TrainConfig) -> tf.distribute.Strategy | None:
+    """The tf.distribute strategy named in the config (None: TensorFlow's default placement),
+    checked against the batch. "mirrored" spans every visible GPU, or every logical CPU device on a
+    machine without one (a CPU can be split in two to test it)."""
+    if train.strategy == "default":
         return None
     devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
-    return tf.distribute.MirroredStrategy([device.name for device in devices])
+    strategy = tf.distribute.MirroredStrategy([device.name for device in devices])
+    if train.batch % strategy.num_replicas_in_sync:
+        raise DrawartError(
+            f"--batch {train.batch} cannot be split evenly over {strategy.num_replicas_in_sync} devices: "
+            "use a multiple of the device count"
+        )
+    return strategy
 
 
 def build_model(model_config: ModelConfig, train_config: TrainConfig, strategy=None) -> DrawModel:
@@ -204,12 +211,7 @@ def fit(run: rundir.RunDir, data: TrainingData, config: RunConfig, echo=print, e
     step reached.
     """
     train = config.train
-    strategy = make_strategy(train.strategy)
-    if strategy is not None and train.batch % strategy.num_replicas_in_sync:
-        raise DrawartError(
-            f"--batch {train.batch} cannot be split evenly over {strategy.num_replicas_in_sync} devices: "
-            "use a multiple of the device count"
-        )
+    strategy = make_strategy(train)
     if strategy is not None:
         devices = strategy.extended.worker_devices
         echo(f"mirrored over {len(devices)} device(s): {', '.join(devices)}")

@@ -12,6 +12,11 @@ from drawart.config import TrainConfig
 from drawart.model import Sampler
 
 
+def tiled(model, image, batch):
+    """(batch, C, B, A): one image (H, W, C) once per noise sample."""
+    return model.channels_first(np.broadcast_to(image, (batch, *np.shape(image))))
+
+
 def model_for(config, **train_changes):
     return train.build_model(config, TrainConfig(jit_compile=False, **train_changes))
 
@@ -68,7 +73,7 @@ def test_trace_final_canvas_is_the_one_the_loss_sees():
     image = np.random.default_rng(0).random((6, 9, 3)).astype("float32")
     out = model.trace(image, seed=3)
     noise = np.random.default_rng(3).standard_normal((config.glimpses, 1, config.z)).astype("float32")
-    logits, _ = model.final_canvas_and_kl(model.to_batch(image, 1), noise)
+    logits, _ = model.final_canvas_and_kl(tiled(model, image, 1), noise)
     canvas = np.transpose(tf.sigmoid(logits).numpy()[0], (1, 2, 0))
     np.testing.assert_allclose(out["canvases"][-1], canvas, atol=1e-6)
 
@@ -81,7 +86,7 @@ def test_partial_unrolling_does_not_change_the_result(unroll):
     results = []
     for u in (1, unroll):
         model = model_for(config, unroll=u)
-        logits, kl = model.final_canvas_and_kl(model.to_batch(image, 2), noise)
+        logits, kl = model.final_canvas_and_kl(tiled(model, image, 2), noise)
         results.append((logits.numpy(), kl.numpy()))
     np.testing.assert_allclose(results[0][0], results[1][0], atol=1e-6)
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-6)
@@ -115,7 +120,7 @@ def test_every_glimpse_uses_its_own_noise():
     # Changing only the last glimpse's ε must change the drawing: ε_t is consumed at step t.
     config = tiny_model_config()
     model = model_for(config)
-    x = model.to_batch(np.full((6, 9, 1), 0.5, "float32"), 1)
+    x = tiled(model, np.full((6, 9, 1), 0.5, "float32"), 1)
     noise = np.random.default_rng(0).standard_normal((config.glimpses, 1, config.z)).astype("float32")
     changed = noise.copy()
     changed[-1] += 1.0
@@ -144,7 +149,7 @@ def test_loss_is_recon_plus_kl_with_recon_the_summed_cross_entropy():
     config = tiny_model_config()
     model = model_for(config)
     image = np.random.default_rng(0).random((6, 9, 1)).astype("float32")
-    x = model.to_batch(image, 1)
+    x = tiled(model, image, 1)
     noise = np.random.default_rng(1).standard_normal((config.glimpses, 1, config.z)).astype("float32")
     losses = {k: float(v) for k, v in model.compute_losses(x, noise).items()}
     logits, kl = model.final_canvas_and_kl(x, noise)
@@ -183,7 +188,7 @@ def test_loss_falls_on_a_real_photo(repo_root):
 def test_batched_lstm_gradients_equal_plain_backpropagation(attention):
     config = tiny_model_config(attention=attention, channels=3)
     model = model_for(config, unroll=3)
-    x = model.to_batch(np.random.default_rng(0).random((6, 9, 3)).astype("float32"), 2)
+    x = tiled(model, np.random.default_rng(0).random((6, 9, 3)).astype("float32"), 2)
     noise = np.random.default_rng(1).standard_normal((config.glimpses, 2, config.z)).astype("float32")
     with tf.GradientTape() as tape:
         plain_losses = model.compute_losses(x, noise)

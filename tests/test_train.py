@@ -208,3 +208,4 @@ def test_mirrored_refuses_a_batch_that_does_not_split_evenly(digits_npz, tmp_pat
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert errors == ["error: --batch 3 cannot be split evenly over 2 devices: use a multiple of the device count"]
     assert "Traceback" not in result.stderr
+    assert not (tmp_path / "run").exists()
