@@ -29,18 +29,16 @@ ROOT = Path(__file__).resolve().parent.parent
 # name → changes to the defaults
 SWEEP = {
     "defaults": {},
+    "defaults, seed 1": {"seed": 1},
     "lr 3e-4": {"lr": 3e-4},
     "lr 1e-3": {"lr": 1e-3},
     "lr 1e-2": {"lr": 1e-2},
     "batch 4": {"batch": 4},
-    "clip 1": {"clip_norm": 1.0},
+    "clip 5": {"clip_norm": 5.0},
     "clip 100": {"clip_norm": 100.0},
     "read 2, write 5": {"read_n": 2, "write_n": 5},
-    "write 20": {"write_n": 20},
-    "write 20, clip 1": {"write_n": 20, "clip_norm": 1.0},
-    "defaults, seed 1": {"seed": 1},
-    "write 20, seed 1": {"write_n": 20, "seed": 1},
-    "clip 1, seed 1": {"clip_norm": 1.0, "seed": 1},
+    "write 12": {"write_n": 12},
+    "write 12, clip 5": {"write_n": 12, "clip_norm": 5.0},
     "no attention": {"attention": False},
 }
 
