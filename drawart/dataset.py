@@ -18,12 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
+from drawart.config import ImageConfig
 from drawart.errors import DrawartError
 from drawart.image import MIN_SIDE, ImageError, _digest, _one_line, _scaled_size, load_image, pick_channels, resize_to
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff"})
 ARRAY_SUFFIXES = frozenset({".npy", ".npz"})
-DEFAULT_LONGEST = 64  # size=None: the data's own size, but never larger than this
+DEFAULT_LONGEST = ImageConfig().size  # size=None: the data's own size, but never larger than this
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
 
@@ -63,10 +64,15 @@ def load_dataset(path, size: int | None = None, gray: bool | None = None, binari
         else:
             raise DatasetError(f"{name} is not a dataset: pass a folder of images or a .npy/.npz file")
         if binarize:
-            images = (images > 0.5).astype(np.float32)  # the classic fixed threshold for binarised MNIST
+            images = binarized(images)
         return LoadedDataset(np.ascontiguousarray(images, dtype=np.float32), digest, description)
     except MemoryError:
         raise DatasetError(f"dataset {name} does not fit in memory: use fewer images or a smaller --size") from None
+
+
+def binarized(pixels: np.ndarray) -> np.ndarray:
+    """0 or 1 by the classic fixed threshold of binarised MNIST: 0.5."""
+    return (pixels > 0.5).astype(np.float32)
 
 
 # --- a folder of image files -----------------------------------------------------------------------

@@ -320,7 +320,7 @@ def plan_fit(
     Options left as None take the run's stored value when resuming, else the default. Nothing is
     written here: bad data or a refused resume leaves the disk as it was.
     """
-    from drawart.dataset import is_dataset, load_dataset
+    from drawart.dataset import binarized, is_dataset, load_dataset
 
     run = RunDir(Path(out))
     if run.path.exists() and not run.path.is_dir():
@@ -343,7 +343,7 @@ def plan_fit(
         loaded = load_image(data_path, size=size, gray=gray)
         pixels, count = loaded.pixels, 1
         if binarize:
-            pixels = (pixels > 0.5).astype(np.float32)
+            pixels = binarized(pixels)
     height, width, channels = pixels.shape[-3:]
     given = lambda values: {k: v for k, v in (values or {}).items() if v is not None}
     try:

@@ -775,3 +775,12 @@ def test_plan_fit_refuses_a_held_out_share_that_leaves_nothing(tmp_path):
     np.save(tmp_path / "one.npy", np.zeros((1, 8, 8), np.uint8))
     with pytest.raises(RunError, match="none to train on"):
         plan_fit(tmp_path / "one.npy", tmp_path / "run", val_fraction=0.5)
+
+
+def test_plan_fit_binarizes_one_picture_too(tmp_path, tiny_gray_png):
+    import numpy as np
+
+    plan = plan_fit(tiny_gray_png, tmp_path / "run", size=24, binarize=True)
+    gray = load_image(tiny_gray_png, size=24).pixels
+    np.testing.assert_array_equal(plan.pixels, (gray > 0.5).astype(np.float32))
+    assert plan.config.image.binarize and 0 < plan.pixels.mean() < 1
