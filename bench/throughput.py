@@ -54,7 +54,7 @@ def child(side: str, steps: int) -> dict:
         loss = float(rows[-1][1])
     else:
         model = train.build_model(model_config, TrainConfig(jit_compile=False))
-        x = model.channels_first(pixels[None])
+        x = model.rows_first(pixels[None])
 
         @tf.function
         def step():

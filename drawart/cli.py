@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from drawart import __version__
-from drawart.config import DATASET_TRAIN_DEFAULTS, STRATEGIES, ImageConfig, ModelConfig, RenderConfig, TrainConfig
+from drawart.config import DATASET_TRAIN_DEFAULTS, STRATEGIES, WINDOWS, ImageConfig, ModelConfig, RenderConfig, TrainConfig
 from drawart.errors import DrawartError, Interrupted
 from drawart.render import FORMATS
 
@@ -82,6 +82,8 @@ def _default(value) -> str:
 @click.option("--glimpses", type=click.IntRange(min=1), help="T, drawing steps per image." + _default(MODEL.glimpses))
 @click.option("--read-n", type=click.IntRange(min=2), help="Read filter grid N×N." + _default(MODEL.read_n))
 @click.option("--write-n", type=click.IntRange(min=2), help="Write filter grid N×N." + _default(MODEL.write_n))
+@click.option("--window", type=click.Choice(list(WINDOWS)), help="'local': bounded, gap-free windows that draw region by region; 'paper': the DRAW paper's window." + _default(MODEL.window))
+@click.option("--max-window", type=click.FloatRange(min=0, max=1, min_open=True), help="Largest write window side, as a share of the image's longest side (1: the whole image; local windows)." + _default(MODEL.max_window))
 @click.option("--attention/--no-attention", default=None, help="Selective attention." + _default("on"))
 @click.option("--hidden", type=click.IntRange(min=1), help="LSTM units of encoder and decoder." + _default(MODEL.hidden))
 @click.option("--z", type=click.IntRange(min=1), help="Latent size per glimpse." + _default(MODEL.z))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field, fields
 
+WINDOWS = ("local", "paper")  # window parametrisations, see filterbank.py
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -23,6 +25,9 @@ class ModelConfig:
     attention: bool = True
     hidden: int = 256  # units of the encoder and of the decoder LSTM
     z: int = 32  # latent size per glimpse
+    window: str = "local"  # "local": bounded, gap-free windows; "paper": Gregor et al.'s (filterbank.py)
+    max_window: float = 0.3  # local: largest write window side, as a share of the image's longest side
+    block_in: int = 4  # local: the first glimpses, whose write window may span the whole image
 
     def validate(self) -> None:
         """Raise ValueError naming the first field that cannot make a model."""
@@ -35,6 +40,21 @@ class ModelConfig:
             for name in ("read_n", "write_n"):
                 if getattr(self, name) < 2:
                     raise ValueError(f"{name} must be at least 2, got {getattr(self, name)}")
+        if self.window not in WINDOWS:
+            raise ValueError(f"window must be one of {', '.join(WINDOWS)}, got {self.window!r}")
+        if not 0 < self.max_window <= 1:
+            raise ValueError(f"max_window must be above 0 and at most 1, got {self.max_window}")
+        if self.block_in < 0:
+            raise ValueError(f"block_in must be at least 0, got {self.block_in}")
+
+
+# What a run written before a field existed gets for it: the value that reproduces what that
+# release did. A new default must never reach an old run silently (drawart 0.1.0 knew only the
+# paper's window).
+ABSENT = {"ModelConfig": {"window": "paper", "max_window": 1.0, "block_in": 0}}
+
+# The paper's window has no bound and no block-in: a paper run stores these, as 0.1.0 runs read.
+PAPER_WINDOW = ABSENT["ModelConfig"]
 
 
 @dataclass(frozen=True)
@@ -151,7 +171,7 @@ def _build(kind, values: dict):
     if unknown:
         raise ValueError(f"unknown {kind.__name__} field(s): {', '.join(unknown)}")
     defaults = kind()
-    typed = {}
+    typed = dict(ABSENT.get(kind.__name__, {}))
     for name, value in values.items():
         expected = type(getattr(defaults, name))
         if expected is float and isinstance(value, int) and not isinstance(value, bool):

@@ -15,7 +15,6 @@ import numpy as np
 
 from drawart import render
 from drawart.config import RenderConfig
-from drawart.filterbank import Filterbank
 from drawart.run import step_name
 
 
@@ -49,12 +48,20 @@ def grid_scale(model, options: RenderConfig) -> float:
     return options.render_size / max(model.config.height, model.config.width)
 
 
-def windows(params, n: int, model, scale: float) -> np.ndarray:
-    """Raw attention parameters (T, 5) → (T, 4) boxes (gx, gy, δ, σ) in rendered-canvas pixels."""
+def windows(params, n: int, model, scale: float, head: str | None = None) -> np.ndarray:
+    """Raw attention parameters (T, 5) of glimpses 0..T−1 → (T, 4) boxes (gx, gy, δ, σ) in
+    rendered-canvas pixels, through the model's own window parametrisation.
+
+    `head` is "read" or "write"; by default the head whose grid has `n` filters (write if both do).
+    """
     cfg = model.config
-    gx, gy, delta, var, _ = (np.asarray(v)[:, 0] for v in Filterbank(n, cfg.height, cfg.width).window(params))
+    head = head or ("read" if n == cfg.read_n != cfg.write_n else "write")
+    bank = (model.reader if head == "read" else model.writer).filterbank
+    params = np.asarray(params, "float32")
+    window = bank.window(params, np.arange(len(params))[:, None])
+    gx, gy, delta, sigma = (np.asarray(v)[:, 0] for v in (window.gx, window.gy, window.delta, window.sigma))
     # A 0-based pixel centre c on the training grid is at (c + 0.5)·s − 0.5 on a grid s times finer.
-    return np.stack([(gx + 0.5) * scale - 0.5, (gy + 0.5) * scale - 0.5, delta * scale, np.sqrt(var) * scale], axis=1)
+    return np.stack([(gx + 0.5) * scale - 0.5, (gy + 0.5) * scale - 0.5, delta * scale, sigma * scale], axis=1)
 
 
 def upscale_factor(height: int, width: int, options: RenderConfig) -> int:
@@ -98,10 +105,10 @@ def _frames(model, traced: dict, pixels, options: RenderConfig, scale: float) ->
     boxes = {}
     if options.boxes and traced.get("write") is not None:
         cfg = model.config
-        boxes["write_boxes"] = windows(traced["write"], cfg.write_n, model, scale)
+        boxes["write_boxes"] = windows(traced["write"], cfg.write_n, model, scale, "write")
         boxes["write_n"] = cfg.write_n
         if traced.get("read") is not None:
-            boxes["read_boxes"] = windows(traced["read"], cfg.read_n, model, scale)
+            boxes["read_boxes"] = windows(traced["read"], cfg.read_n, model, scale, "read")
             boxes["read_n"] = cfg.read_n
     target = target_at(pixels, height, width) if options.side_by_side and pixels is not None else None
     return render.drawing_frames(

@@ -1,81 +1,195 @@
-"""DRAW's selective attention: a grid of N×N Gaussian filters (Gregor et al. 2015, eqs. 19–29).
+"""DRAW's selective attention: a grid of N×N Gaussian filters, and the two ways of placing it.
 
-Written for 0-based pixel indices. With g̃ = 0 the grid is centred on the image exactly, so reading
-a mirrored image gives the mirrored glimpse (see the design notes for the 1-based originals).
-Images inside the model are laid out channels-first, (batch, C, B, A), so that one filterbank
-serves every channel in a single batched matmul.
+A head (read or write) outputs five raw numbers per glimpse; a window parametrisation turns them
+into a window: centre (gx, gy), stride δ, spread σ, intensity γ, in 0-based pixels of the training
+image. Images inside the model are rows-first, (batch, B, C, A), so that one filterbank serves
+every channel in a single plain matmul.
+
+- "paper": Gregor et al. 2015, eqs. 19–29, written for 0-based indices (see the design notes).
+  With g̃ = 0 the grid is centred on the image exactly, so reading a mirrored image gives the
+  mirrored glimpse. Nothing bounds the window or ties σ to δ: on one photo training drives every
+  write window to the whole image, with σ a fraction of δ, so each glimpse adds a lattice of dots.
+- "local": gap-free, bounded windows. The stride goes through a sigmoid, so the window's side N·δ
+  never exceeds a share (`bound`) of the image's longest side; σ = √((s·δ)² + σ_min²) with s in
+  [0.5, 1], so neighbouring filters always overlap (coverage ripples by under 3%) and no filter is
+  narrower than half a pixel (which would alias on the pixel grid). Each filter is normalised by
+  its own area, not by its sum over the image, so a window hanging over the edge draws off the
+  canvas instead of piling its weight onto the edge pixels; and a write filter is scaled by δ so
+  that the filters' sum is ~1 wherever the window covers: a patch value is the same amount of ink
+  whatever the stroke size, at any resolution. Centres and strides are shares of the image's size,
+  so the same window lands on the same place of the picture at any size.
 """
 
 from __future__ import annotations
 
+import math
+from typing import NamedTuple
+
 import keras
+import numpy as np
 from keras import ops
 
-# Keeps the row normaliser away from zero when every filter weight underflows.
+from drawart.config import WINDOWS
+
+# Keeps the paper's row normaliser away from zero when every filter weight underflows.
 _EPS = 1e-8
+# The narrowest filter of a local window, in training pixels: below ~0.4 px a Gaussian sampled on
+# the pixel grid ripples by 6–18% (design notes), so strokes finer than a pixel would be dotted.
+SIGMA_MIN = 0.5
+# σ/δ of a local window lies in [SPREAD_MIN, 1]: at 0.5 the summed filters ripple by ~3%.
+SPREAD_MIN = 0.5
+
+
+class Window(NamedTuple):
+    """A filter grid in 0-based pixels of the training image; each field is (batch, 1)."""
+
+    gx: object
+    gy: object
+    delta: object  # stride between filter centres
+    var: object  # σ², the variance of every filter
+    gamma: object  # intensity: the read multiplies by it, the write divides by it
+
+    @property
+    def sigma(self):
+        return ops.sqrt(self.var)
+
+
+def side_bound(t, max_window: float, reach: int):
+    """The largest window side at glimpse t (0-based), as a share of the image's longest side.
+
+    The first `reach` glimpses may span the whole image, so the drawing is blocked in with broad
+    strokes; from glimpse `reach` on the bound is `max_window`, so the rest is drawn locally.
+    `t` may be a Python int, an array or a tensor.
+    """
+    if reach <= 0:
+        return max_window
+    return ops.where(ops.less(t, reach), 1.0, max_window)
 
 
 class Filterbank(keras.layers.Layer):
-    """Maps raw parameters (batch, 5) = [g̃x, g̃y, log σ², log δ̃, log γ] to (Fx, Fy, γ).
+    """Maps raw parameters (batch, 5) to (Fx, Fy, γ) through the `kind` of window (see WINDOWS).
 
-    Fx is (batch, N, A), Fy is (batch, N, B) and γ is (batch, 1). `grid_scale` > 1 evaluates the
-    same filters on a grid `grid_scale` times finer, round(A·s) × round(B·s) pixels (for rendering
-    above the training size): the centres, strides and σ stay where they are in image space and
-    each row keeps its total weight per original pixel, so intensities are kept.
+    Fx is (batch, N, A), Fy is (batch, N, B) and γ is (batch, 1). The raw parameters are
+    [g̃x, g̃y, log σ², log δ̃, log γ] for "paper" and [g̃x, g̃y, spread, stride, log γ] for
+    "local". `head` is "read" or "write": a local write filterbank scales its filters by δ (see the
+    module docstring). `grid_scale` > 1 evaluates the same filters on a grid `grid_scale` times
+    finer, round(A·s) × round(B·s) pixels (for rendering above the training size): the centres,
+    strides and σ stay where they are in image space and each fine pixel gets the weight of the
+    image point it covers, so intensities are kept.
     """
 
-    def __init__(self, n: int, height: int, width: int, grid_scale: float = 1, **kwargs):
+    def __init__(self, n: int, height: int, width: int, grid_scale: float = 1, kind: str = "paper",
+                 head: str = "read", max_window: float = 1.0, reach: int = 0, **kwargs):
         super().__init__(**kwargs)
-        self.n = n
-        self.height = height
-        self.width = width
-        self.grid_scale = grid_scale
+        if kind not in WINDOWS:
+            raise ValueError(f"window must be one of {', '.join(WINDOWS)}, got {kind!r}")
+        self.n, self.height, self.width, self.grid_scale = n, height, width, grid_scale
+        self.kind, self.head, self.max_window, self.reach = kind, head, max_window, reach
 
-    def window(self, params):
-        """The grid the parameters describe: centre (gx, gy), stride δ, variance σ², intensity γ.
-
-        Each is (batch, 1), in 0-based pixel coordinates of the training-size image.
-        """
-        gx_raw, gy_raw, log_var, log_delta, log_gamma = ops.split(params, 5, axis=-1)
+    def window(self, params, t=0) -> Window:
+        """The grid the raw parameters describe at glimpse t (an int, or (batch, 1) indices)."""
+        gx_raw, gy_raw, spread_raw, stride_raw, log_gamma = ops.split(params, 5, axis=-1)
         a, b, n = self.width, self.height, self.n
-        gx = (a + 1) / 2 * (gx_raw + 1) - 1
-        gy = (b + 1) / 2 * (gy_raw + 1) - 1
-        delta = (max(a, b) - 1) / (n - 1) * ops.exp(log_delta)
-        return gx, gy, delta, ops.exp(log_var), ops.exp(log_gamma)
+        if self.kind == "paper":
+            gx = (a + 1) / 2 * (gx_raw + 1) - 1
+            gy = (b + 1) / 2 * (gy_raw + 1) - 1
+            delta = (max(a, b) - 1) / (n - 1) * ops.exp(stride_raw)
+            return Window(gx, gy, delta, ops.exp(spread_raw), ops.exp(log_gamma))
+        # g̃ = ±1 are the image's outer edges; 0 its centre, as in the paper.
+        gx = a / 2 * (gx_raw + 1) - 0.5
+        gy = b / 2 * (gy_raw + 1) - 0.5
+        bound = side_bound(t, self.max_window, self.reach)
+        delta = bound * max(a, b) / n * ops.sigmoid(stride_raw)
+        spread = SPREAD_MIN + (1 - SPREAD_MIN) * ops.sigmoid(spread_raw)
+        var = ops.square(spread * delta) + SIGMA_MIN**2
+        return Window(gx, gy, delta, var, ops.exp(log_gamma))
 
-    def call(self, params):
-        gx, gy, delta, var, gamma = self.window(params)
-        fx = self._filters(gx, delta, var, self.width)
-        fy = self._filters(gy, delta, var, self.height)
-        return fx, fy, gamma
+    def call(self, params, t=0):
+        window = self.window(params, t)
+        fx = self._filters(window.gx, window, self.width)
+        fy = self._filters(window.gy, window, self.height)
+        return fx, fy, window.gamma
 
-    def _filters(self, centre, delta, var, size):
-        """(batch, N, size): row i is a Gaussian at μ_i = centre + (i − N/2 + 0.5)·δ, summing to 1."""
+    def _filters(self, centre, window: Window, size):
+        """(batch, N, size): row i is a Gaussian at μ_i = centre + (i − N/2 + 0.5)·δ."""
         offsets = ops.arange(self.n, dtype=centre.dtype) - self.n / 2 + 0.5
-        mu = centre + offsets[None, :] * delta  # (batch, N)
+        mu = centre + offsets[None, :] * window.delta  # (batch, N)
         s = self.grid_scale
         # Centre of each fine pixel in the coarse image's coordinates; equals 0..size-1 when s = 1.
         pixels = (ops.arange(round(size * s), dtype=centre.dtype) + 0.5) / s - 0.5
-        weights = ops.exp(-ops.square(pixels[None, None, :] - mu[:, :, None]) / (2 * var[:, :, None]))
-        return s * weights / (ops.sum(weights, axis=-1, keepdims=True) + _EPS)
+        weights = ops.exp(-ops.square(pixels[None, None, :] - mu[:, :, None]) / (2 * window.var[:, :, None]))
+        if self.kind == "paper":  # each row sums to 1 over the image's pixels
+            return s * weights / (ops.sum(weights, axis=-1, keepdims=True) + _EPS)
+        area = math.sqrt(2 * math.pi) * window.sigma[:, :, None]
+        if self.head == "write":
+            area = area / window.delta[:, :, None]
+        return weights / area
 
     def get_config(self):
         return {
             **super().get_config(),
-            "n": self.n,
-            "height": self.height,
-            "width": self.width,
-            "grid_scale": self.grid_scale,
+            "n": self.n, "height": self.height, "width": self.width, "grid_scale": self.grid_scale,
+            "kind": self.kind, "head": self.head, "max_window": self.max_window, "reach": self.reach,
         }
 
 
 def read_glimpse(images, fx, fy, gamma):
-    """γ · F_Y x F_Xᵀ for every channel: images (batch, C, B, A) → (batch, C, N, N)."""
-    glimpse = ops.matmul(ops.matmul(fy[:, None], images), ops.transpose(fx, (0, 2, 1))[:, None])
+    """γ · F_Y x F_Xᵀ for every channel: images (batch, B, C, A) → (batch, C, N, N).
+
+    Rows-first images make both products plain matmuls over all channels at once: a product per
+    channel, or one broadcast over channels, ran at half the speed on a CPU (bench/profile_step.py).
+    """
+    rows, channels, cols = images.shape[1:]
+    n = fx.shape[1]
+    across = ops.matmul(ops.reshape(images, (-1, rows * channels, cols)), ops.transpose(fx, (0, 2, 1)))
+    glimpse = ops.matmul(fy, ops.reshape(across, (-1, rows, channels * n)))  # (batch, N, C·N)
+    glimpse = ops.transpose(ops.reshape(glimpse, (-1, n, channels, n)), (0, 2, 1, 3))
     return gamma[:, :, None, None] * glimpse
 
 
 def write_patch(patch, fx, fy, gamma):
-    """(1/γ) · F_Yᵀ w F_X for every channel: patch (batch, C, N, N) → (batch, C, B, A)."""
-    canvas = ops.matmul(ops.matmul(ops.transpose(fy, (0, 2, 1))[:, None], patch), fx[:, None])
-    return canvas / gamma[:, :, None, None]
+    """(1/γ) · F_Yᵀ w F_X for every channel: patch (batch, C, N, N) → (batch, B, C, A), rows-first."""
+    channels, n = patch.shape[1], patch.shape[2]
+    rows, cols = fy.shape[2], fx.shape[2]
+    across = ops.matmul(ops.reshape(ops.transpose(patch, (0, 2, 1, 3)), (-1, n * channels, n)), fx)
+    canvas = ops.matmul(ops.transpose(fy, (0, 2, 1)), ops.reshape(across, (-1, n, channels * cols)))
+    return ops.reshape(canvas, (-1, rows, channels, cols)) / gamma[:, :, None, None]
+
+
+# ---------------------------------------------------------------------------------------------
+# Measures of a window, in numpy: what the issues call window share and coverage ripple.
+
+
+def window_share(window: Window, n: int, height: int, width: int) -> np.ndarray:
+    """Share of the image's area inside each window's box [g − N·δ/2, g + N·δ/2]², clipped to the image."""
+    def overlap(centre, size):
+        half = np.asarray(window.delta) * n / 2
+        low = np.maximum(np.asarray(centre) - half, -0.5)
+        high = np.minimum(np.asarray(centre) + half, size - 0.5)
+        return np.clip(high - low, 0, None) / size
+
+    return (overlap(window.gx, width) * overlap(window.gy, height))[..., 0]
+
+
+def coverage_ripple(filters, centres, size: int, margin: int = 2) -> np.ndarray:
+    """max/min of the summed filter rows, between the second and the second-to-last filter centre
+    and at least `margin` pixels inside the image: 1 where the filters leave no gap.
+
+    `filters` (batch, N, size) exactly as the model applies them; `centres` (batch, N) their μ.
+    A window too small to have such a stretch of pixels ripples by nothing (1).
+    """
+    filters, centres = np.asarray(filters, np.float64), np.asarray(centres, np.float64)
+    coverage = filters.sum(axis=1)  # (batch, size)
+    pixels = np.arange(size)
+    low = np.maximum(np.ceil(centres[:, 1]), margin)
+    high = np.minimum(np.floor(centres[:, -2]), size - 1 - margin)
+    inside = (pixels[None] >= low[:, None]) & (pixels[None] <= high[:, None])
+    top = np.where(inside, coverage, -np.inf).max(axis=1)
+    bottom = np.where(inside, coverage, np.inf).min(axis=1)
+    return np.where(inside.any(axis=1), top / np.maximum(bottom, 1e-30), 1.0)
+
+
+def filter_centres(centre, delta, n: int) -> np.ndarray:
+    """μ_i = centre + (i − N/2 + 0.5)·δ for i = 0..N−1: (batch, N)."""
+    offsets = np.arange(n) - n / 2 + 0.5
+    return np.asarray(centre) + offsets[None, :] * np.asarray(delta)

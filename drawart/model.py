@@ -1,7 +1,9 @@
 """DRAW (Gregor et al. 2015) as a subclassed Keras model: encoder, sampler, decoder, canvas, loss.
 
-The model knows nothing of files or the command line. Inside, images are channels-first
-(batch, C, B, A); everything that leaves the model is channels-last (…, H, W, C) like the input.
+The model knows nothing of files or the command line. Inside, images and canvases are laid out
+rows-first, (batch, B, C, A), so that both attention heads are two plain matmuls over every channel
+at once (see filterbank.read_glimpse); everything that leaves the model is channels-last
+(…, H, W, C) like the input.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from drawart.filterbank import Filterbank, read_glimpse, write_patch
 class State(NamedTuple):
     """Everything that one glimpse hands to the next."""
 
-    canvas: object  # (batch, C, B, A) logits c_t
+    canvas: object  # (batch, B, C, A) logits c_t
     h_enc: object
     c_enc: object
     h_dec: object
@@ -34,16 +36,16 @@ class AttentionRead(keras.layers.Layer):
     def __init__(self, config: ModelConfig, **kwargs):
         super().__init__(**kwargs)
         self.params = keras.layers.Dense(5, name="params")
-        self.filterbank = Filterbank(config.read_n, config.height, config.width)
+        self.filterbank = Filterbank(config.read_n, config.height, config.width, kind=config.window, head="read")
         self.output_size = 2 * config.channels * config.read_n**2
 
     def build(self, hidden_shape):
         self.params.build(hidden_shape)
 
-    def call(self, x, x_hat, h_dec):
+    def call(self, x, x_hat, h_dec, t=0):
         params = self.params(h_dec)
-        fx, fy, gamma = self.filterbank(params)
-        both = ops.concatenate([x, x_hat], axis=1)  # one matmul for image and error image
+        fx, fy, gamma = self.filterbank(params, t=t)
+        both = ops.concatenate([x, x_hat], axis=2)  # one matmul for image and error image
         glimpse = read_glimpse(both, fx, fy, gamma)
         return ops.reshape(glimpse, (ops.shape(glimpse)[0], self.output_size)), params
 
@@ -58,8 +60,8 @@ class PlainRead(keras.layers.Layer):
     def build(self, hidden_shape):
         pass
 
-    def call(self, x, x_hat, h_dec):
-        both = ops.concatenate([x, x_hat], axis=1)
+    def call(self, x, x_hat, h_dec, t=0):
+        both = ops.transpose(ops.concatenate([x, x_hat], axis=2), (0, 2, 1, 3))  # the encoder reads (2C, B, A)
         return ops.reshape(both, (ops.shape(both)[0], self.output_size)), None
 
 
@@ -68,20 +70,33 @@ class AttentionWrite(keras.layers.Layer):
 
     def __init__(self, config: ModelConfig, **kwargs):
         super().__init__(**kwargs)
+        self.config = config
         self.channels, self.n = config.channels, config.write_n
         self.params = keras.layers.Dense(5, name="params")
         self.patch = keras.layers.Dense(config.channels * config.write_n**2, name="patch")
-        self.filterbank = Filterbank(config.write_n, config.height, config.width)
+        self.filterbank = self.filterbank_at(1)
+
+    def filterbank_at(self, grid_scale: float) -> Filterbank:
+        """The write filterbank, evaluated on a grid `grid_scale` times finer than the training image."""
+        cfg = self.config
+        return Filterbank(cfg.write_n, cfg.height, cfg.width, grid_scale, kind=cfg.window, head="write",
+                          max_window=cfg.max_window, reach=cfg.block_in)
 
     def build(self, hidden_shape):
         self.params.build(hidden_shape)
         self.patch.build(hidden_shape)
 
-    def call(self, h_dec, filterbank=None):
+    @property
+    def tapped(self) -> keras.layers.Dense:
+        """The dense layer whose kernel gradient is formed over all glimpses at once (see LSTM)."""
+        return self.patch
+
+    def call(self, h_dec, t=0, filterbank=None, tap=None):
         """The canvas update and the raw window parameters; `filterbank` may be a finer grid."""
         params = self.params(h_dec)
-        fx, fy, gamma = (filterbank or self.filterbank)(params)
-        patch = ops.reshape(self.patch(h_dec), (-1, self.channels, self.n, self.n))
+        fx, fy, gamma = (filterbank or self.filterbank)(params, t=t)
+        patch = self.patch(h_dec) if tap is None else self.patch(h_dec) + tap
+        patch = ops.reshape(patch, (-1, self.channels, self.n, self.n))
         return write_patch(patch, fx, fy, gamma), params
 
 
@@ -96,8 +111,13 @@ class PlainWrite(keras.layers.Layer):
     def build(self, hidden_shape):
         self.dense.build(hidden_shape)
 
-    def call(self, h_dec):
-        return ops.reshape(self.dense(h_dec), (-1, *self.shape)), None
+    @property
+    def tapped(self) -> keras.layers.Dense:
+        return self.dense
+
+    def call(self, h_dec, t=0, tap=None):
+        update = self.dense(h_dec) if tap is None else self.dense(h_dec) + tap
+        return ops.transpose(ops.reshape(update, (-1, *self.shape)), (0, 2, 1, 3)), None
 
 
 class Sampler(keras.layers.Layer):
@@ -201,32 +221,38 @@ class DrawModel(keras.Model):
         cfg = self.config
         zeros = ops.zeros((batch, cfg.hidden))
         start = ops.broadcast_to(
-            ops.reshape(self.canvas_start, (1, cfg.channels, 1, 1)),
-            (batch, cfg.channels, cfg.height, cfg.width),
+            ops.reshape(self.canvas_start, (1, 1, cfg.channels, 1)),
+            (batch, cfg.height, cfg.channels, cfg.width),
         )
         return State(start, zeros, zeros, zeros, zeros)
 
-    def glimpse(self, x, state: State, eps, taps=(None, None)):
-        """Paper eqs. 3–8 for one t.
+    def glimpse(self, x, state: State, eps, taps=(None, None, None), t=0):
+        """Paper eqs. 3–8 for glimpse t (0-based; an int or a scalar tensor).
 
         Returns the new state, this step's KL, the read and write parameters, and the inputs of the
         encoder's and decoder's matmuls (for the batched kernel gradient).
         """
         x_hat = x - ops.sigmoid(state.canvas)
-        r, read_params = self.reader(x, x_hat, state.h_dec)
+        r, read_params = self.reader(x, x_hat, state.h_dec, t=t)
         enc_in = ops.concatenate([r, state.h_dec], axis=-1)
         h_enc, c_enc, enc_xh = self.encoder(enc_in, state.h_enc, state.c_enc, tap=taps[0])
         z, kl = self.sampler(h_enc, eps)
         h_dec, c_dec, dec_xh = self.decoder(z, state.h_dec, state.c_dec, tap=taps[1])
-        update, write_params = self.writer(h_dec)
+        update, write_params = self.writer(h_dec, t=t, tap=taps[2])
         new = State(state.canvas + update, h_enc, c_enc, h_dec, c_dec)
-        return new, kl, read_params, write_params, (enc_xh, dec_xh)
+        return new, kl, read_params, write_params, (enc_xh, dec_xh, h_dec)
+
+    def tapped(self) -> list:
+        """(kernel, bias) of each matmul inside the glimpse loop whose kernel gradient is formed over
+        all glimpses at once, in the order of `glimpse`'s taps: encoder, decoder, writer."""
+        return [(self.encoder.kernel, self.encoder.bias), (self.decoder.kernel, self.decoder.bias),
+                (self.writer.tapped.kernel, self.writer.tapped.bias)]
 
     def final_canvas_and_kl(self, x, noise, taps=None):
-        """c_T and Σ_t KL_t for images x (batch, C, B, A) and noise (T, batch, z).
+        """c_T and Σ_t KL_t for images x (batch, B, C, A) and noise (T, batch, z).
 
-        With `taps` (two (T, batch, 4·units) tensors, for the encoder and decoder) also returns the
-        two LSTMs' matmul inputs of every glimpse, stacked: (T, batch, inputs + units).
+        With `taps` ((T, batch, outputs) tensors, one per matmul of `tapped`) also returns those
+        matmuls' inputs of every glimpse, stacked: (T, batch, inputs).
 
         The glimpse loop is a compiled loop with `unroll` glimpses per iteration: a Python loop over
         all T glimpses makes XLA compile for minutes, while a rolled loop compiles in seconds.
@@ -237,14 +263,14 @@ class DrawModel(keras.Model):
         kl = ops.zeros((batch,))
         collect = taps is not None
         stacks = tuple(
-            tf.TensorArray(tf.float32, size=t_total, element_shape=(None, lstm.kernel.shape[0]))
-            for lstm in (self.encoder, self.decoder)
+            tf.TensorArray(tf.float32, size=t_total, element_shape=(None, kernel.shape[0]))
+            for kernel, _ in self.tapped()
         ) if collect else ()
 
         def run(t, state, kl, stacks, count):
             for k in range(count):
-                step_taps = (taps[0][t + k], taps[1][t + k]) if collect else (None, None)
-                state, kl_t, _, _, inputs = self.glimpse(x, state, noise[t + k], step_taps)
+                step_taps = tuple(tap[t + k] for tap in taps) if collect else (None, None, None)
+                state, kl_t, _, _, inputs = self.glimpse(x, state, noise[t + k], step_taps, t + k)
                 kl = kl + kl_t
                 stacks = tuple(stack.write(t + k, xh) for stack, xh in zip(stacks, inputs))
             return state, kl, stacks
@@ -259,8 +285,8 @@ class DrawModel(keras.Model):
         # gradient saves, at every glimpse, each value computed inside the loop that the backward
         # pass needs, and a weight read inside the loop is such a value. Read outside, it is a loop
         # invariant and saved once. (For the LSTM kernels that was 3.5 MB per glimpse.)
-        # With taps, the LSTM kernels and biases enter as constants (see LSTM).
-        constants = {id(w) for lstm in (self.encoder, self.decoder) for w in (lstm.kernel, lstm.bias)} if collect else set()
+        # With taps, the tapped kernels and biases enter as constants (see LSTM).
+        constants = {id(w) for pair in self.tapped() for w in pair} if collect else set()
         read = lambda v: tf.stop_gradient(v.value) if id(v) in constants else tf.identity(v.value)
         with keras.StatelessScope(state_mapping=[(v, read(v)) for v in self.trainable_variables]):
             _, state, kl, stacks = tf.while_loop(
@@ -278,9 +304,9 @@ class DrawModel(keras.Model):
     def call(self, images):
         """σ(c_T) for images (batch, H, W, C) drawn with z_t = μ_t: the mean reconstruction.
         (Keras also calls it once to build the model under a distribution strategy.)"""
-        x = self.channels_first(images)
+        x = self.rows_first(images)
         logits, _ = self.final_canvas_and_kl(x, ops.zeros((self.config.glimpses, ops.shape(x)[0], self.config.z)))
-        return ops.transpose(ops.sigmoid(logits), (0, 2, 3, 1))
+        return ops.transpose(ops.sigmoid(logits), (0, 1, 3, 2))
 
     # ----------------------------------------------------------------------------------------
     # Loss and training.
@@ -297,7 +323,7 @@ class DrawModel(keras.Model):
         return tf.random.stateless_normal((self.config.glimpses, batch, self.config.z), seed=seed, alg="philox")
 
     def compute_losses(self, x, noise):
-        """L = L^x + L^z per image, averaged over the batch. x is (batch, C, B, A)."""
+        """L = L^x + L^z per image, averaged over the batch. x is (batch, B, C, A)."""
         return self.losses_from(x, *self.final_canvas_and_kl(x, noise))
 
     def image_losses(self, x, logits, kl):
@@ -312,21 +338,22 @@ class DrawModel(keras.Model):
         return {"loss": recon + kl, "recon": recon, "kl": kl, "psnr": psnr}
 
     @staticmethod
-    def channels_first(images):
-        """(batch, H, W, C) → (batch, C, B, A)."""
-        return ops.transpose(ops.convert_to_tensor(images, dtype="float32"), (0, 3, 1, 2))
+    def rows_first(images):
+        """(batch, H, W, C) → (batch, B, C, A), the model's inside layout."""
+        return ops.transpose(ops.convert_to_tensor(images, dtype="float32"), (0, 1, 3, 2))
 
     def gradients(self, x, noise):
         """The losses and the gradient of the loss for every trainable variable, in order.
 
-        Backpropagating through the glimpse loop would add one outer product per glimpse into each
-        LSTM kernel's gradient: T passes over the largest matrices. Instead the loop's gradient is
-        taken with respect to each step's gate pre-activations (the taps), and each kernel's
-        gradient is then one matmul over all glimpses: Σ_t [x_t, h_t]ᵀ ∂L/∂gates_t.
+        Backpropagating through the glimpse loop would add one outer product per glimpse into the
+        gradient of each kernel used inside it (the LSTMs', and the writer's patch layer, which for
+        RGB is 256 × 1200): T passes over the largest matrices, each a rank-1 update. Instead the
+        loop's gradient is taken with respect to each such matmul's outputs (the taps), and each
+        kernel's gradient is then one matmul over all glimpses: Σ_t inputs_tᵀ ∂L/∂outputs_t.
         """
-        lstms = (self.encoder, self.decoder)
-        taps = [tf.zeros((self.config.glimpses, ops.shape(x)[0], 4 * lstm.units)) for lstm in lstms]
-        batched = {id(lstm.kernel) for lstm in lstms} | {id(lstm.bias) for lstm in lstms}
+        tapped = self.tapped()
+        taps = [tf.zeros((self.config.glimpses, ops.shape(x)[0], bias.shape[0])) for _, bias in tapped]
+        batched = {id(w) for pair in tapped for w in pair}
         others = [v for v in self.trainable_variables if id(v) not in batched]
         with tf.GradientTape() as tape:
             tape.watch(taps)
@@ -334,9 +361,9 @@ class DrawModel(keras.Model):
             losses = self.losses_from(x, logits, kl)
         grads = tape.gradient(losses["loss"], others + taps)
         found = dict(zip(map(id, others), grads[: len(others)]))
-        for lstm, tap_grad, xh in zip(lstms, grads[len(others) :], inputs):
-            found[id(lstm.kernel)] = tf.einsum("tbi,tbo->io", xh, tap_grad)
-            found[id(lstm.bias)] = ops.sum(tap_grad, axis=(0, 1))
+        for (kernel, bias), tap_grad, xh in zip(tapped, grads[len(others) :], inputs):
+            found[id(kernel)] = tf.einsum("tbi,tbo->io", xh, tap_grad)
+            found[id(bias)] = ops.sum(tap_grad, axis=(0, 1))
         return losses, [found[id(v)] for v in self.trainable_variables]
 
     def clipped(self, losses, grads):
@@ -352,7 +379,7 @@ class DrawModel(keras.Model):
         return tf.constant(False)
 
     def one_step(self, x, step):
-        """Optimiser step `step` on images x (batch, C, B, A). Returns its losses and whether it was applied.
+        """Optimiser step `step` on images x (batch, B, C, A). Returns its losses and whether it was applied.
 
         A step whose loss or gradient is NaN or Inf changes neither the weights nor the optimizer's
         moments, so one bad noise sample can never poison the weights or a checkpoint. It still
@@ -379,7 +406,7 @@ class DrawModel(keras.Model):
         empty = {k: tf.constant(0.0) for k in ("loss", "recon", "kl", "psnr")}
 
         def body(i, _, skipped, streak):
-            x = self.channels_first(images[i])
+            x = self.rows_first(images[i])
             losses, applied = self.one_step(x, start + tf.cast(i, start.dtype))
             bad = 1 - tf.cast(applied, "int32")
             return i + 1, losses, skipped + bad, (streak + 1) * bad
@@ -402,7 +429,7 @@ class DrawModel(keras.Model):
         """
         context = tf.distribute.get_replica_context()
         replicas = context.num_replicas_in_sync
-        x = self.channels_first(images)
+        x = self.rows_first(images)
         local = ops.shape(x)[0]
         step = tf.identity(self.optimizer.iterations)
         first = context.replica_id_in_sync_group * local
@@ -435,7 +462,7 @@ class DrawModel(keras.Model):
         rng = np.random.default_rng(seed)
         totals = np.zeros(2)
         for begin in range(0, len(images), batch):
-            chunk = self.channels_first(images[begin : begin + batch])
+            chunk = self.rows_first(images[begin : begin + batch])
             noise = rng.standard_normal((self.config.glimpses, chunk.shape[0], self.config.z)).astype("float32")
             totals += [float(ops.sum(v)) for v in self._bound_function(chunk, noise)]
         recon, kl = totals / len(images)
@@ -461,7 +488,7 @@ class DrawModel(keras.Model):
             raise ValueError(f"trace takes an image (H, W, C) or a set (K, H, W, C), got shape {images.shape}")
         single = images.ndim == 3
         batch = images[None] if single else images
-        out = self._unrolled(self._fixed_noise(len(batch), seed, shared=True), self.channels_first(batch), grid_scale)
+        out = self._unrolled(self._fixed_noise(len(batch), seed, shared=True), self.rows_first(batch), grid_scale)
         return {key: value[:, 0] for key, value in out.items()} if single else out
 
     def generate(self, count: int = 1, seed: int = 0, grid_scale: float = 1):
@@ -486,27 +513,27 @@ class DrawModel(keras.Model):
         cfg, count = self.config, noise.shape[1]
         if grid_scale != 1 and not cfg.attention:
             raise ValueError("rendering on a finer grid needs an attention model")
-        fine = Filterbank(cfg.write_n, cfg.height, cfg.width, grid_scale) if grid_scale != 1 else None
+        fine = self.writer.filterbank_at(grid_scale) if grid_scale != 1 else None
         state = self.initial_state(count)
         canvas = state.canvas
         if fine is not None:
-            size = (count, cfg.channels, round(cfg.height * grid_scale), round(cfg.width * grid_scale))
-            canvas = ops.broadcast_to(ops.reshape(self.canvas_start, (1, cfg.channels, 1, 1)), size)
+            size = (count, round(cfg.height * grid_scale), cfg.channels, round(cfg.width * grid_scale))
+            canvas = ops.broadcast_to(ops.reshape(self.canvas_start, (1, 1, cfg.channels, 1)), size)
         canvases, reads, writes = [canvas], [], []
         for t in range(cfg.glimpses):
             if x is None:
                 h_dec, c_dec, _ = self.decoder(noise[t], state.h_dec, state.c_dec)
-                update, write_params = self.writer(h_dec)
+                update, write_params = self.writer(h_dec, t=t)
                 state = state._replace(canvas=state.canvas + update, h_dec=h_dec, c_dec=c_dec)
             else:
-                state, _, read_params, write_params, _ = self.glimpse(x, state, noise[t])
+                state, _, read_params, write_params, _ = self.glimpse(x, state, noise[t], t=t)
                 reads.append(read_params)
             writes.append(write_params)
-            canvas = state.canvas if fine is None else canvas + self.writer(state.h_dec, filterbank=fine)[0]
+            canvas = state.canvas if fine is None else canvas + self.writer(state.h_dec, t=t, filterbank=fine)[0]
             canvases.append(canvas)
-        # (T+1, count, C, B, A) logits → σ, channels-last.
+        # (T+1, count, B, C, A) logits → σ, channels-last.
         canvases = ops.convert_to_numpy(ops.sigmoid(ops.stack(canvases)))
-        out = {"canvases": np.transpose(canvases, (0, 1, 3, 4, 2))}
+        out = {"canvases": np.transpose(canvases, (0, 1, 2, 4, 3))}
         if cfg.attention:
             if reads:
                 out["read"] = ops.convert_to_numpy(ops.stack(reads))

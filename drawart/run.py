@@ -39,6 +39,7 @@ import numpy as np
 from drawart.config import (
     DATASET_TRAIN_DEFAULTS,
     IMAGE_FIELDS_FIXED_AT_START,
+    PAPER_WINDOW,
     TRAIN_FIELDS_FIXED_AT_START,
     ImageConfig,
     ModelConfig,
@@ -348,6 +349,12 @@ def plan_fit(
     given = lambda values: {k: v for k, v in (values or {}).items() if v is not None}
     try:
         model_config = replace(base.model, **given(model), height=height, width=width, channels=channels)
+        if model_config.window == "paper":
+            shaping = [name for name in PAPER_WINDOW if name != "window" and name in given(model)]
+            if shaping:
+                option = "--" + shaping[0].replace("_", "-")
+                raise RunError(f"{option} shapes local windows, and this run draws with --window paper: drop {option} or use --window local")
+            model_config = replace(model_config, **PAPER_WINDOW)
         model_config.validate()
         train_config = replace(base.train, **given(train))
         train_config.validate()

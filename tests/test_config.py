@@ -12,7 +12,7 @@ def custom_config() -> RunConfig:
     """A config where every section differs from the defaults."""
     return RunConfig(
         model=ModelConfig(height=40, width=24, channels=3, glimpses=7, read_n=3, write_n=9,
-                          attention=False, hidden=64, z=8),
+                          attention=False, hidden=64, z=8, window="paper", max_window=0.5, block_in=2),
         train=TrainConfig(steps=123, lr=2.5e-4, lr_decay_steps=999, batch=4, clip_norm=1.5, seed=42,
                           checkpoint_every=10, keep_checkpoints=2, steps_per_call=5, unroll=2,
                           jit_compile=False, gif_every=100),
@@ -48,11 +48,16 @@ def test_to_dict_holds_the_values():
     assert data["versions"] == {"python": "3.11.0", "numpy": "1.26.4"}
 
 
-def test_missing_sections_and_fields_take_defaults():
-    assert RunConfig.from_dict({}) == RunConfig()
+def test_missing_sections_and_fields_take_defaults_but_fields_added_later_take_the_old_behaviour():
+    # A config.json without the window fields was written by 0.1.0, which drew with the paper's window.
+    old = ModelConfig(window="paper", max_window=1.0, block_in=0)
+    assert RunConfig.from_dict({}) == RunConfig(model=old)
     partial = RunConfig.from_dict({"model": {"glimpses": 5}})
-    assert partial.model == ModelConfig(glimpses=5)
+    assert partial.model == replace(old, glimpses=5)
     assert partial.train == TrainConfig()
+    # Present, they are read as written.
+    assert RunConfig.from_dict(RunConfig().to_dict()) == RunConfig()
+    assert RunConfig().model.window == "local"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,6 +140,11 @@ def test_defaults_are_valid():
         ({"glimpses": 0}, "glimpses"),
         ({"hidden": 0}, "hidden"),
         ({"z": 0}, "z"),
+        ({"window": "square"}, "window"),
+        ({"max_window": 0.0}, "max_window"),
+        ({"max_window": 1.5}, "max_window"),
+        ({"max_window": float("nan")}, "max_window"),
+        ({"block_in": -1}, "block_in"),
     ],
 )
 def test_model_validate_rejects(changes, field):

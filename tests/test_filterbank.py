@@ -66,12 +66,12 @@ def test_window_is_in_zero_based_pixels():
 @pytest.mark.parametrize("height, width", [(8, 8), (6, 11)])
 def test_centred_grid_reads_a_mirrored_image_as_the_mirrored_glimpse(height, width):
     rng = np.random.default_rng(0)
-    images = rng.random((1, 3, height, width)).astype("float32")
+    images = rng.random((1, height, 3, width)).astype("float32")  # rows-first (batch, B, C, A)
     params = np.array([[0.0, 0.0, math.log(0.7), math.log(0.6), 0.3]], dtype="float32")
     fx, fy, gamma = Filterbank(4, height, width)(params)
     glimpse = np.asarray(read_glimpse(images, fx, fy, gamma))
     mirrored = np.asarray(read_glimpse(images[..., ::-1].copy(), fx, fy, gamma))
-    flipped = np.asarray(read_glimpse(images[..., ::-1, :].copy(), fx, fy, gamma))
+    flipped = np.asarray(read_glimpse(images[:, ::-1].copy(), fx, fy, gamma))
     np.testing.assert_allclose(mirrored, glimpse[..., ::-1], atol=1e-5)
     np.testing.assert_allclose(flipped, glimpse[..., ::-1, :], atol=1e-5)
 
@@ -92,31 +92,31 @@ def test_read_and_write_shapes_with_a_non_square_image(channels):
     fx, fy, gamma = Filterbank(n, height, width)(params)
     assert np.asarray(fx).shape == (batch, n, width)
     assert np.asarray(fy).shape == (batch, n, height)
-    images = np.ones((batch, channels, height, width), "float32")
+    images = np.ones((batch, height, channels, width), "float32")
     assert np.asarray(read_glimpse(images, fx, fy, gamma)).shape == (batch, channels, n, n)
     patch = np.ones((batch, channels, n, n), "float32")
-    assert np.asarray(write_patch(patch, fx, fy, gamma)).shape == (batch, channels, height, width)
+    assert np.asarray(write_patch(patch, fx, fy, gamma)).shape == (batch, height, channels, width)
 
 
 def test_read_scales_by_gamma_and_write_divides_by_it():
     params = np.array([[0.1, -0.2, 0.0, -0.3, math.log(2.5)]], "float32")
     fx, fy, gamma = Filterbank(3, 6, 7)(params)
-    image = np.random.default_rng(2).random((1, 1, 6, 7)).astype("float32")
+    image = np.random.default_rng(2).random((1, 6, 1, 7)).astype("float32")
     fxn, fyn = np.asarray(fx)[0], np.asarray(fy)[0]
-    want_read = 2.5 * fyn @ image[0, 0] @ fxn.T
+    want_read = 2.5 * fyn @ image[0, :, 0] @ fxn.T
     np.testing.assert_allclose(np.asarray(read_glimpse(image, fx, fy, gamma))[0, 0], want_read, rtol=1e-5)
     patch = np.random.default_rng(3).random((1, 1, 3, 3)).astype("float32")
     want_write = fyn.T @ patch[0, 0] @ fxn / 2.5
-    np.testing.assert_allclose(np.asarray(write_patch(patch, fx, fy, gamma))[0, 0], want_write, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(np.asarray(write_patch(patch, fx, fy, gamma))[0, :, 0], want_write, rtol=1e-5, atol=1e-7)
 
 
 def test_finer_grid_keeps_intensity_and_position():
     # Rendering above the training size: each s×s block of the fine write averages to the coarse one.
     params = np.array([[0.2, -0.1, math.log(1.5), -0.2, 0.0]], "float32")
     patch = np.random.default_rng(4).random((1, 1, 4, 4)).astype("float32")
-    coarse = np.asarray(write_patch(patch, *Filterbank(4, 10, 12)(params)))[0, 0]
+    coarse = np.asarray(write_patch(patch, *Filterbank(4, 10, 12)(params)))[0, :, 0]
     s = 4
-    fine = np.asarray(write_patch(patch, *Filterbank(4, 10, 12, grid_scale=s)(params)))[0, 0]
+    fine = np.asarray(write_patch(patch, *Filterbank(4, 10, 12, grid_scale=s)(params)))[0, :, 0]
     assert fine.shape == (10 * s, 12 * s)
     # Same total ink per unit of image area, in the same place.
     assert fine.sum() / s**2 == pytest.approx(coarse.sum(), rel=1e-3)

@@ -13,8 +13,8 @@ from drawart.model import Sampler
 
 
 def tiled(model, image, batch):
-    """(batch, C, B, A): one image (H, W, C) once per noise sample."""
-    return model.channels_first(np.broadcast_to(image, (batch, *np.shape(image))))
+    """(batch, B, C, A), the model's layout: one image (H, W, C) once per noise sample."""
+    return model.rows_first(np.broadcast_to(image, (batch, *np.shape(image))))
 
 
 def model_for(config, **train_changes):
@@ -74,7 +74,7 @@ def test_trace_final_canvas_is_the_one_the_loss_sees():
     out = model.trace(image, seed=3)
     noise = np.random.default_rng(3).standard_normal((config.glimpses, 1, config.z)).astype("float32")
     logits, _ = model.final_canvas_and_kl(tiled(model, image, 1), noise)
-    canvas = np.transpose(tf.sigmoid(logits).numpy()[0], (1, 2, 0))
+    canvas = np.transpose(tf.sigmoid(logits).numpy()[0], (0, 2, 1))
     np.testing.assert_allclose(out["canvases"][-1], canvas, atol=1e-6)
 
 
@@ -271,7 +271,7 @@ def test_bound_is_the_mean_loss_per_image_under_the_seeds_noise():
     images = np.random.default_rng(2).random((5, 6, 9, 1)).astype("float32")
     got = model.bound(images, seed=4, batch=5)
     noise = np.random.default_rng(4).standard_normal((config.glimpses, 5, config.z)).astype("float32")
-    want = model.compute_losses(model.channels_first(images), noise)
+    want = model.compute_losses(model.rows_first(images), noise)
     assert got["bound"] == pytest.approx(float(want["loss"]), rel=1e-5)
     assert got["kl"] == pytest.approx(float(want["kl"]), rel=1e-5)
     # Evaluated in batches, each image keeps one noise sample: another split, nearly the same mean.
@@ -285,5 +285,5 @@ def test_call_is_the_mean_reconstruction():
     out = model(images).numpy()
     assert out.shape == (2, 6, 9, 3)
     zero = np.zeros((config.glimpses, 2, config.z), "float32")
-    logits, _ = model.final_canvas_and_kl(model.channels_first(images), zero)
-    np.testing.assert_allclose(out, np.transpose(1 / (1 + np.exp(-logits.numpy())), (0, 2, 3, 1)), rtol=1e-5)
+    logits, _ = model.final_canvas_and_kl(model.rows_first(images), zero)
+    np.testing.assert_allclose(out, np.transpose(1 / (1 + np.exp(-logits.numpy())), (0, 1, 3, 2)), rtol=1e-5)

@@ -1,0 +1,129 @@
+"""Does the network draw? Window parametrisations compared on real photos at 64 px, by training step.
+
+Trains camera.png, chelsea.png and coffee.png (examples/) at 64 px through the real
+`drawart.train.fit`, once per configuration: the paper's window, the default (local windows), and
+other `--max-window` bounds and block-in schedules. At each step mark it reconstructs the photo
+with fixed noise (seed 0) and prints:
+
+- PSNR of that reconstruction, dB;
+- share: the median write window's area over glimpses 5..T, as a share of the image;
+- ripple: the worst coverage ripple (max/min of the summed write filters) over all glimpses;
+- changed: the median share of pixels that a glimpse changes by more than 2/255.
+
+Figures are by step, not by time, so jobs run side by side (`--jobs`, each on its share of the
+cores) without changing them.
+
+    python bench/strokes.py [--steps 10000] [--jobs 2] [--only NAME ...] [--photos NAME ...]
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PHOTOS = ("camera", "chelsea", "coffee")
+MARKS = (1000, 2000, 5000, 10000)
+
+# name → changes to the defaults (ModelConfig or TrainConfig fields)
+CONFIGS = {
+    "paper window": {"window": "paper"},
+    "default": {},
+    "max 0.5": {"max_window": 0.5},
+    "max 0.2": {"max_window": 0.2},
+    "no block-in": {"block_in": 0},
+}
+
+
+def child(photo: str, changes: dict, steps: int, marks: list[int], threads: int) -> None:
+    """Train one configuration and print one JSON line per mark."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    from drawart import strokes, train
+    from drawart.batches import TrainingData
+    from drawart.config import ModelConfig, RunConfig, TrainConfig
+    from drawart.image import load_image
+    from drawart.run import RunDir
+
+    pixels = load_image(ROOT / "examples" / f"{photo}.png", size=64).pixels
+    height, width, channels = pixels.shape
+    model_fields = set(ModelConfig.__dataclass_fields__)
+    model = replace(ModelConfig(height=height, width=width, channels=channels),
+                    **{k: v for k, v in changes.items() if k in model_fields})
+    training = replace(TrainConfig(steps=steps, gif_every=0, checkpoint_every=steps),
+                       **{k: v for k, v in changes.items() if k not in model_fields})
+    config = RunConfig(model=model, train=training)
+
+    class AtMarks(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            step = int(self.model.optimizer.iterations.numpy())
+            if step in marks:
+                figures = strokes.measure(self.model, pixels).summary()
+                print(json.dumps({"step": step, **figures}), flush=True)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        run = RunDir(Path(tmp) / "run")
+        run.create(config)
+        train.fit(run, TrainingData.picture(pixels), config, echo=lambda _: None, extra_callbacks=[AtMarks()])
+
+
+def run_job(photo: str, name: str, args) -> tuple[str, str, list[dict], float]:
+    started = time.monotonic()
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", photo, json.dumps(CONFIGS[name]), "--steps", str(args.steps),
+         "--threads", str(max(1, (os.cpu_count() or 1) // args.jobs))],
+        capture_output=True, text=True,
+    )
+    if out.returncode:
+        raise RuntimeError(f"{photo} / {name} failed:\n{out.stderr[-2000:]}")
+    rows = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    return photo, name, rows, time.monotonic() - started
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=MARKS[-1])
+    parser.add_argument("--jobs", type=int, default=2, help="configurations trained side by side")
+    parser.add_argument("--only", nargs="*", help="names of configurations to run")
+    parser.add_argument("--photos", nargs="*", default=list(PHOTOS))
+    parser.add_argument("--child", nargs=2, metavar=("PHOTO", "CHANGES"), help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    marks = [m for m in MARKS if m <= args.steps] or [args.steps]
+    if args.child:
+        child(args.child[0], json.loads(args.child[1]), args.steps, marks, args.threads)
+        return
+    names = [n for n in CONFIGS if not args.only or n in args.only]
+    jobs = [(photo, name) for photo in args.photos for name in names]
+    started = time.monotonic()
+    with ThreadPoolExecutor(args.jobs) as pool:
+        results = list(pool.map(lambda job: run_job(*job, args), jobs))
+    print(f"64 px, defaults but for the configuration; PSNR of the reconstruction with fixed noise (dB), "
+          f"median write window share over glimpses 5..T, worst coverage ripple, median share of pixels "
+          f"changed per glimpse; {len(jobs)} runs, {args.jobs} at a time, {(time.monotonic() - started) / 60:.1f} min")
+    for photo in args.photos:
+        print(f"\n{photo}.png")
+        print(f"{'configuration':16s}" + "".join(f"{f'@{m}':>8s}" for m in marks)
+              + f"{'share':>8s}{'ripple':>8s}{'changed':>9s}")
+        for p, name, rows, seconds in results:
+            if p != photo:
+                continue
+            by_step = {r["step"]: r for r in rows}
+            last = by_step.get(marks[-1])
+            cells = "".join(f"{by_step[m]['psnr']:8.2f}" if m in by_step else f"{'-':>8s}" for m in marks)
+            tail = f"{last['share']:8.2f}{last['ripple']:8.2f}{last['changed']:9.2f}" if last else ""
+            print(f"{name:16s}{cells}{tail}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""How drawn a drawing is: the measures the drawn-strokes work is judged by, per glimpse.
+
+- window share: the share of the image's area inside each write window (clipped to the image);
+- coverage ripple: max/min of the summed write filters inside the window (1: no gaps; see
+  filterbank.coverage_ripple and the design notes);
+- pixels changed: the share of pixels whose value changes by more than 2/255 when the glimpse is
+  added. A drawn picture changes a part of the image at a time; a fade-in changes all of it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from drawart.filterbank import coverage_ripple, filter_centres, window_share
+
+CHANGED = 2 / 255  # a change a viewer can see on an 8-bit frame
+
+
+@dataclass(frozen=True)
+class Strokes:
+    """Per-glimpse measures of one reconstruction; arrays are (T,)."""
+
+    psnr: float  # of the final canvas, dB
+    share: np.ndarray  # write window area / image area
+    ripple: np.ndarray  # worst of the two axes
+    changed: np.ndarray  # share of pixels changed by more than 2/255
+
+    def summary(self, skip: int = 4) -> dict:
+        """The figures the issues ask for: PSNR, median share over glimpses after `skip`, worst
+        ripple over all glimpses, median share of pixels changed per glimpse."""
+        return {
+            "psnr": self.psnr,
+            "share": float(np.median(self.share[skip:] if len(self.share) > skip else self.share)),
+            "ripple": float(self.ripple.max()),
+            "changed": float(np.median(self.changed)),
+        }
+
+
+def psnr(image: np.ndarray, target: np.ndarray) -> float:
+    """Peak signal-to-noise ratio in dB of values in [0, 1]."""
+    mse = float(np.mean((np.asarray(image, np.float64) - np.asarray(target, np.float64)) ** 2))
+    return -10 * math.log10(max(mse, 1e-12))
+
+
+def changed_per_glimpse(canvases: np.ndarray) -> np.ndarray:
+    """(T+1, H, W, C) canvases in [0, 1] → (T,) share of pixels that glimpse t changed visibly."""
+    steps = np.abs(np.diff(np.asarray(canvases, np.float64), axis=0)).max(axis=-1)
+    return (steps > CHANGED).mean(axis=(1, 2))
+
+
+def write_measures(model, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(share, ripple) of each glimpse's write window from its raw parameters (T, 5)."""
+    cfg, bank = model.config, model.writer.filterbank
+    params = np.asarray(params, "float32")
+    t = np.arange(len(params))[:, None]
+    window = bank.window(params, t)
+    fx, fy, _ = (np.asarray(v) for v in bank(params, t=t))
+    share = window_share(window, cfg.write_n, cfg.height, cfg.width)
+    ripple = np.maximum(
+        coverage_ripple(fx, filter_centres(window.gx, window.delta, cfg.write_n), cfg.width),
+        coverage_ripple(fy, filter_centres(window.gy, window.delta, cfg.write_n), cfg.height),
+    )
+    return share, ripple
+
+
+def measure(model, pixels: np.ndarray, seed: int = 0) -> Strokes:
+    """Reconstruct `pixels` (H, W, C) with the noise of `seed` and measure every glimpse."""
+    traced = model.trace(pixels, seed=seed)
+    share, ripple = write_measures(model, traced["write"])
+    canvases = traced["canvases"]
+    return Strokes(psnr(canvases[-1], pixels), share, ripple, changed_per_glimpse(canvases))
