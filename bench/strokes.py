@@ -37,7 +37,7 @@ CONFIGS = {
     "default": {},
     "max 0.5": {"max_window": 0.5},
     "max 0.2": {"max_window": 0.2},
-    "no block-in": {"block_in": 0},
+    "block-in 4": {"block_in": 4},
 }
 
 

@@ -27,7 +27,7 @@ class ModelConfig:
     z: int = 32  # latent size per glimpse
     window: str = "local"  # "local": bounded, gap-free windows; "paper": Gregor et al.'s (filterbank.py)
     max_window: float = 0.3  # local: largest write window side, as a share of the image's longest side
-    block_in: int = 4  # local: the first glimpses, whose write window may span the whole image
+    block_in: int = 8  # local: the first glimpses, whose write window may span the whole image
 
     def validate(self) -> None:
         """Raise ValueError naming the first field that cannot make a model."""

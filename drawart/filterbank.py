@@ -10,12 +10,13 @@ every channel in a single plain matmul.
   mirrored glimpse. Nothing bounds the window or ties σ to δ: on one photo training drives every
   write window to the whole image, with σ a fraction of δ, so each glimpse adds a lattice of dots.
 - "local": gap-free, bounded windows. The stride goes through a sigmoid, so the window's side N·δ
-  never exceeds a share (`bound`) of the image's longest side; σ = √((s·δ)² + σ_min²) with s in
-  [0.5, 1], so neighbouring filters always overlap (coverage ripples by under 3%) and no filter is
-  narrower than half a pixel (which would alias on the pixel grid). Each filter is normalised by
-  its own area, not by its sum over the image, so a window hanging over the edge draws off the
-  canvas instead of piling its weight onto the edge pixels; and a write filter is scaled by δ so
-  that the filters' sum is ~1 wherever the window covers: a patch value is the same amount of ink
+  never exceeds a share (`bound`) of the image's longest side, and σ = s·δ with s in [0.5, 0.9]:
+  neighbouring filters always overlap (the summed filters ripple by under 3% at s = 0.5) and never
+  blur past the window's ends (under 4% at s = 0.9). Each filter is normalised by its own area, not
+  by its sum over the image's pixels, so the summed filters are a smooth function merely sampled
+  on the pixel grid: no gaps however fine the stride, and a window hanging over the edge draws off
+  the canvas instead of piling its weight onto the edge pixels. A write filter is also scaled by δ,
+  so the filters sum to ~1 wherever the window covers: a patch value is the same amount of ink
   whatever the stroke size, at any resolution. Centres and strides are shares of the image's size,
   so the same window lands on the same place of the picture at any size.
 """
@@ -33,11 +34,11 @@ from drawart.config import WINDOWS
 
 # Keeps the paper's row normaliser away from zero when every filter weight underflows.
 _EPS = 1e-8
-# The narrowest filter of a local window, in training pixels: below ~0.4 px a Gaussian sampled on
-# the pixel grid ripples by 6–18% (design notes), so strokes finer than a pixel would be dotted.
-SIGMA_MIN = 0.5
-# σ/δ of a local window lies in [SPREAD_MIN, 1]: at 0.5 the summed filters ripple by ~3%.
-SPREAD_MIN = 0.5
+# σ/δ of a local window lies in [SPREAD_MIN, SPREAD_MAX]. Below 0.5 the summed filters leave
+# gaps; above ~0.9 they sag by over 4% from the second filter centre to the window's middle.
+SPREAD_MIN, SPREAD_MAX = 0.5, 0.9
+# Keeps a local filter finite when its stride underflows to 0 (σ ≥ 0.001 px).
+_TINY_VAR = 1e-6
 
 
 class Window(NamedTuple):
@@ -66,6 +67,33 @@ def side_bound(t, max_window: float, reach: int):
     return ops.where(ops.less(t, reach), 1.0, max_window)
 
 
+def halton(index: int, base: int) -> float:
+    """The index-th point (from 1) of the van der Corput sequence in `base`: evenly spread in [0, 1)."""
+    point, scale = 0.0, 1.0
+    while index:
+        scale /= base
+        index, digit = divmod(index, base)
+        point += scale * digit
+    return point
+
+
+def starting_places(glimpses: int, reach: int, max_window: float) -> np.ndarray:
+    """(glimpses, 2) offsets added to (g̃x, g̃y) of each local write window: 0 for the first
+    `reach` glimpses, then a Halton (2, 3) sequence over the image, inset so a window of side
+    `max_window` starts inside it.
+
+    Early in training the raw parameters are near 0 whatever the glimpse, so without these every
+    local window would start at the image's centre and the network would first have to learn to
+    move them apart; on chelsea at 64 px that cost 2 dB at step 1000 and 6 dB at step 5000
+    (bench/strokes.py). The network still places every window where it likes.
+    """
+    places = np.zeros((glimpses, 2), "float32")
+    for t in range(reach, glimpses):
+        k = t - reach + 1
+        places[t] = (2 * halton(k, 2) - 1, 2 * halton(k, 3) - 1)
+    return places * (1 - max_window)
+
+
 class Filterbank(keras.layers.Layer):
     """Maps raw parameters (batch, 5) to (Fx, Fy, γ) through the `kind` of window (see WINDOWS).
 
@@ -79,12 +107,14 @@ class Filterbank(keras.layers.Layer):
     """
 
     def __init__(self, n: int, height: int, width: int, grid_scale: float = 1, kind: str = "paper",
-                 head: str = "read", max_window: float = 1.0, reach: int = 0, **kwargs):
+                 head: str = "read", max_window: float = 1.0, reach: int = 0, glimpses: int = 1, **kwargs):
         super().__init__(**kwargs)
         if kind not in WINDOWS:
             raise ValueError(f"window must be one of {', '.join(WINDOWS)}, got {kind!r}")
         self.n, self.height, self.width, self.grid_scale = n, height, width, grid_scale
         self.kind, self.head, self.max_window, self.reach = kind, head, max_window, reach
+        self.glimpses = glimpses
+        self.places = starting_places(glimpses, reach, max_window)
 
     def window(self, params, t=0) -> Window:
         """The grid the raw parameters describe at glimpse t (an int, or (batch, 1) indices)."""
@@ -95,13 +125,16 @@ class Filterbank(keras.layers.Layer):
             gy = (b + 1) / 2 * (gy_raw + 1) - 1
             delta = (max(a, b) - 1) / (n - 1) * ops.exp(stride_raw)
             return Window(gx, gy, delta, ops.exp(spread_raw), ops.exp(log_gamma))
+        if self.head == "write":
+            places = ops.take(ops.convert_to_tensor(self.places), ops.reshape(ops.convert_to_tensor(t, "int32"), (-1,)), axis=0)
+            gx_raw, gy_raw = gx_raw + places[:, :1], gy_raw + places[:, 1:]
         # g̃ = ±1 are the image's outer edges; 0 its centre, as in the paper.
         gx = a / 2 * (gx_raw + 1) - 0.5
         gy = b / 2 * (gy_raw + 1) - 0.5
         bound = side_bound(t, self.max_window, self.reach)
         delta = bound * max(a, b) / n * ops.sigmoid(stride_raw)
-        spread = SPREAD_MIN + (1 - SPREAD_MIN) * ops.sigmoid(spread_raw)
-        var = ops.square(spread * delta) + SIGMA_MIN**2
+        spread = SPREAD_MIN + (SPREAD_MAX - SPREAD_MIN) * ops.sigmoid(spread_raw)
+        var = ops.square(spread * delta) + _TINY_VAR
         return Window(gx, gy, delta, var, ops.exp(log_gamma))
 
     def call(self, params, t=0):
@@ -130,6 +163,7 @@ class Filterbank(keras.layers.Layer):
             **super().get_config(),
             "n": self.n, "height": self.height, "width": self.width, "grid_scale": self.grid_scale,
             "kind": self.kind, "head": self.head, "max_window": self.max_window, "reach": self.reach,
+            "glimpses": self.glimpses,
         }
 
 
@@ -186,7 +220,9 @@ def coverage_ripple(filters, centres, size: int, margin: int = 2) -> np.ndarray:
     inside = (pixels[None] >= low[:, None]) & (pixels[None] <= high[:, None])
     top = np.where(inside, coverage, -np.inf).max(axis=1)
     bottom = np.where(inside, coverage, np.inf).min(axis=1)
-    return np.where(inside.any(axis=1), top / np.maximum(bottom, 1e-30), 1.0)
+    empty = ~inside.any(axis=1)
+    top[empty] = bottom[empty] = 1.0
+    return top / np.maximum(bottom, 1e-30)
 
 
 def filter_centres(centre, delta, n: int) -> np.ndarray:

@@ -30,12 +30,22 @@ class State(NamedTuple):
     c_dec: object
 
 
+def window_params(config: ModelConfig) -> keras.layers.Dense:
+    """The dense layer from h_dec to a head's five raw window parameters.
+
+    Local windows start wide (stride sigmoid(2) = 0.88 of their bound), as the paper's start at the
+    whole image: started at half their bound they drew 1 dB less after 1000 steps (bench/strokes.py).
+    """
+    start = [0.0, 0.0, 0.0, 2.0 if config.window == "local" else 0.0, 0.0]
+    return keras.layers.Dense(5, name="params", bias_initializer=keras.initializers.Constant(start))
+
+
 class AttentionRead(keras.layers.Layer):
     """γ·[F_Y x F_Xᵀ, F_Y x̂ F_Xᵀ]: an N×N glimpse of the image and of the error image."""
 
     def __init__(self, config: ModelConfig, **kwargs):
         super().__init__(**kwargs)
-        self.params = keras.layers.Dense(5, name="params")
+        self.params = window_params(config)
         self.filterbank = Filterbank(config.read_n, config.height, config.width, kind=config.window, head="read")
         self.output_size = 2 * config.channels * config.read_n**2
 
@@ -72,7 +82,7 @@ class AttentionWrite(keras.layers.Layer):
         super().__init__(**kwargs)
         self.config = config
         self.channels, self.n = config.channels, config.write_n
-        self.params = keras.layers.Dense(5, name="params")
+        self.params = window_params(config)
         self.patch = keras.layers.Dense(config.channels * config.write_n**2, name="patch")
         self.filterbank = self.filterbank_at(1)
 
@@ -80,7 +90,7 @@ class AttentionWrite(keras.layers.Layer):
         """The write filterbank, evaluated on a grid `grid_scale` times finer than the training image."""
         cfg = self.config
         return Filterbank(cfg.write_n, cfg.height, cfg.width, grid_scale, kind=cfg.window, head="write",
-                          max_window=cfg.max_window, reach=cfg.block_in)
+                          max_window=cfg.max_window, reach=cfg.block_in, glimpses=cfg.glimpses)
 
     def build(self, hidden_shape):
         self.params.build(hidden_shape)
@@ -90,6 +100,10 @@ class AttentionWrite(keras.layers.Layer):
     def tapped(self) -> keras.layers.Dense:
         """The dense layer whose kernel gradient is formed over all glimpses at once (see LSTM)."""
         return self.patch
+
+    def patch_values(self, h_dec):
+        """w, the N×N patch of every channel that this glimpse writes: (batch, C, N, N)."""
+        return ops.reshape(self.patch(h_dec), (-1, self.channels, self.n, self.n))
 
     def call(self, h_dec, t=0, filterbank=None, tap=None):
         """The canvas update and the raw window parameters; `filterbank` may be a finer grid."""
@@ -476,7 +490,8 @@ class DrawModel(keras.Model):
 
         Returns a dict of numpy arrays: `canvases` = σ(c_t) for t = 0..T, (T+1, H', W', C) for one
         image or (T+1, K, H', W', C) for a set, and for attention models `read` and `write`, each
-        (T, 5) or (T, K, 5) = raw parameters of every glimpse. The noise comes from its own `seed`,
+        (T, 5) or (T, K, 5) = raw parameters of every glimpse, and `patch` (T, [K,] C, N, N) = what
+        each glimpse writes through its write window (see filterbank.write_patch). The noise comes from its own `seed`,
         never from the training random state, and every image of a set gets the ε that image alone
         would get: image k is drawn exactly as when traced by itself, whatever else is in the set.
         With attention, `grid_scale` > 1 renders the canvases at round(H·s) × round(W·s) by
@@ -494,7 +509,8 @@ class DrawModel(keras.Model):
     def generate(self, count: int = 1, seed: int = 0, grid_scale: float = 1):
         """Draw `count` new images from the prior: z_t ~ N(0, I), decoder and writer only.
 
-        Returns `canvases` (T+1, count, H', W', C) and, with attention, `write` (T, count, 5).
+        Returns `canvases` (T+1, count, H', W', C) and, with attention, `write` (T, count, 5) and
+        `patch` (T, count, C, N, N).
         """
         return self._unrolled(self._fixed_noise(count, seed), None, grid_scale)
 
@@ -519,7 +535,7 @@ class DrawModel(keras.Model):
         if fine is not None:
             size = (count, round(cfg.height * grid_scale), cfg.channels, round(cfg.width * grid_scale))
             canvas = ops.broadcast_to(ops.reshape(self.canvas_start, (1, 1, cfg.channels, 1)), size)
-        canvases, reads, writes = [canvas], [], []
+        canvases, reads, writes, patches = [canvas], [], [], []
         for t in range(cfg.glimpses):
             if x is None:
                 h_dec, c_dec, _ = self.decoder(noise[t], state.h_dec, state.c_dec)
@@ -529,6 +545,8 @@ class DrawModel(keras.Model):
                 state, _, read_params, write_params, _ = self.glimpse(x, state, noise[t], t=t)
                 reads.append(read_params)
             writes.append(write_params)
+            if cfg.attention:
+                patches.append(self.writer.patch_values(state.h_dec))
             canvas = state.canvas if fine is None else canvas + self.writer(state.h_dec, t=t, filterbank=fine)[0]
             canvases.append(canvas)
         # (T+1, count, B, C, A) logits → σ, channels-last.
@@ -538,4 +556,5 @@ class DrawModel(keras.Model):
             if reads:
                 out["read"] = ops.convert_to_numpy(ops.stack(reads))
             out["write"] = ops.convert_to_numpy(ops.stack(writes))
+            out["patch"] = ops.convert_to_numpy(ops.stack(patches))
         return out
