@@ -92,6 +92,8 @@ def test_resume_with_other_settings_is_refused_and_touches_nothing(tiny_gray_png
     assert_one_line_error(invoke("fit", tiny_rgb_png, "--out", run), "the image")
     assert_one_line_error(invoke("fit", tiny_gray_png, "--out", run, "--seed", "1"), "seed")
     assert_one_line_error(invoke("fit", tiny_gray_png, "--out", run, "--size", "12"), "size")
+    assert_one_line_error(invoke("fit", tiny_gray_png, "--out", run, "--window", "paper"), "window (local then, paper now)")
+    assert_one_line_error(invoke("fit", tiny_gray_png, "--out", run, "--max-window", "0.5"), "max_window (0.3 then, 0.5 now)")
     assert snapshot(run) == before
     # --steps may grow, and the learning rate may change.
     assert invoke("fit", tiny_gray_png, "--out", run, "--steps", "4", "--lr", "0.0005").exit_code == 0
