@@ -54,8 +54,10 @@ def cli():
 
 
 def quiet_tensorflow() -> None:
-    """TensorFlow's C++ start-up chatter is not for our users; set before it is imported."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """Import TensorFlow without its C++ start-up chatter (unless DRAWART_TF_LOGS=1; see tflogs.py)."""
+    from drawart.tflogs import start_tensorflow
+
+    start_tensorflow()
 
 
 def progress_kind(quiet: bool, stream) -> str | None:
