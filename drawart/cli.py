@@ -365,6 +365,8 @@ def _check_output(path: Path) -> None:
     if path.is_dir():
         raise DrawartError(f"-o {path} is a folder: name a file in it, e.g. {path / 'out'}")
     folder = path.parent
+    if folder.exists() and not folder.is_dir():
+        raise DrawartError(f"cannot write {path}: {folder} is a file, not a folder; choose another -o")
     if not folder.is_dir():
         raise DrawartError(f"cannot write {path}: the folder {folder} does not exist; create it or choose another -o")
     if not os.access(folder, os.W_OK):
