@@ -464,7 +464,9 @@
     window.addEventListener("hashchange", function () { stop(); readFragment(); render(); });
     window.addEventListener("resize", onResize);
     document.addEventListener("keydown", onKey);
+    var began = performance.now();
     render();
+    state.firstRenderMs = performance.now() - began;
     if (state.test) return report();
     paintThumbnails();
     if (!given) play();
@@ -476,7 +478,8 @@
     var rgba = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
     var text = "";
     for (var k = 0; k < rgba.length; k += 8192) text += String.fromCharCode.apply(null, rgba.subarray(k, k + 8192));
-    var out = { step: docs[state.index].step, t: state.t, width: canvas.width, height: canvas.height, rgba: btoa(text) };
+    var out = { step: docs[state.index].step, t: state.t, width: canvas.width, height: canvas.height, rgba: btoa(text),
+      render_ms: state.firstRenderMs };
     paintThumbnails();
     state.boxes = true;
     docs.forEach(function (doc, index) {
