@@ -13,7 +13,7 @@ with fixed noise (seed 0) and prints:
 Figures are by step, not by time, so jobs run side by side (`--jobs`, each on its share of the
 cores) without changing them.
 
-    python bench/strokes.py [--steps 10000] [--jobs 2] [--only NAME ...] [--photos NAME ...]
+    python bench/strokes.py [--size 64] [--marks 1000 2000 5000 10000] [--jobs 2] [--only NAME ...] [--photos NAME ...]
 """
 
 import argparse
@@ -41,7 +41,13 @@ CONFIGS = {
 }
 
 
-def child(photo: str, changes: dict, steps: int, marks: list[int], threads: int) -> None:
+def photo_path(name: str) -> Path:
+    """examples/NAME.png, else ../shared/data/NAME.png (the photos this repo may use)."""
+    here = ROOT / "examples" / f"{name}.png"
+    return here if here.exists() else ROOT.parent / "shared" / "data" / f"{name}.png"
+
+
+def child(photo: str, changes: dict, steps: int, marks: list[int], threads: int, size: int = 64) -> None:
     """Train one configuration and print one JSON line per mark."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
@@ -55,7 +61,7 @@ def child(photo: str, changes: dict, steps: int, marks: list[int], threads: int)
     from drawart.image import load_image
     from drawart.run import RunDir
 
-    pixels = load_image(ROOT / "examples" / f"{photo}.png", size=64).pixels
+    pixels = load_image(photo_path(photo), size=size).pixels
     height, width, channels = pixels.shape
     model_fields = set(ModelConfig.__dataclass_fields__)
     model = replace(ModelConfig(height=height, width=width, channels=channels),
@@ -81,7 +87,8 @@ def run_job(photo: str, name: str, args) -> tuple[str, str, list[dict], float]:
     started = time.monotonic()
     out = subprocess.run(
         [sys.executable, __file__, "--child", photo, json.dumps(CONFIGS[name]), "--steps", str(args.steps),
-         "--threads", str(max(1, (os.cpu_count() or 1) // args.jobs))],
+         "--threads", str(max(1, (os.cpu_count() or 1) // args.jobs)), "--size", str(args.size),
+         "--marks", *map(str, args.marks)],
         capture_output=True, text=True,
     )
     if out.returncode:
@@ -92,23 +99,26 @@ def run_job(photo: str, name: str, args) -> tuple[str, str, list[dict], float]:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=MARKS[-1])
+    parser.add_argument("--steps", type=int, help="steps per run (default: the last mark)")
     parser.add_argument("--jobs", type=int, default=2, help="configurations trained side by side")
     parser.add_argument("--only", nargs="*", help="names of configurations to run")
     parser.add_argument("--photos", nargs="*", default=list(PHOTOS))
+    parser.add_argument("--size", type=int, default=64, help="longer side in pixels")
+    parser.add_argument("--marks", type=int, nargs="+", default=list(MARKS), help="steps at which to measure")
     parser.add_argument("--child", nargs=2, metavar=("PHOTO", "CHANGES"), help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    marks = [m for m in MARKS if m <= args.steps] or [args.steps]
+    args.steps = args.steps or max(args.marks)
+    marks = [m for m in args.marks if m <= args.steps] or [args.steps]
     if args.child:
-        child(args.child[0], json.loads(args.child[1]), args.steps, marks, args.threads)
+        child(args.child[0], json.loads(args.child[1]), args.steps, marks, args.threads, args.size)
         return
     names = [n for n in CONFIGS if not args.only or n in args.only]
     jobs = [(photo, name) for photo in args.photos for name in names]
     started = time.monotonic()
     with ThreadPoolExecutor(args.jobs) as pool:
         results = list(pool.map(lambda job: run_job(*job, args), jobs))
-    print(f"64 px, defaults but for the configuration; PSNR of the reconstruction with fixed noise (dB), "
+    print(f"{args.size} px, defaults but for the configuration; PSNR of the reconstruction with fixed noise (dB), "
           f"median write window share over glimpses 5..T, worst coverage ripple, median share of pixels "
           f"changed per glimpse; {len(jobs)} runs, {args.jobs} at a time, {(time.monotonic() - started) / 60:.1f} min")
     for photo in args.photos:

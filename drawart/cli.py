@@ -86,6 +86,7 @@ def _default(value) -> str:
 @click.option("--write-n", type=click.IntRange(min=2), help="Write filter grid N×N." + _default(MODEL.write_n))
 @click.option("--window", type=click.Choice(list(WINDOWS)), help="'local': bounded, gap-free windows that draw region by region; 'paper': the DRAW paper's window." + _default(MODEL.window))
 @click.option("--max-window", type=click.FloatRange(min=0, max=1, min_open=True), help="Largest write window side, as a share of the image's longest side (1: the whole image; local windows)." + _default(MODEL.max_window))
+@click.option("--block-in", type=click.IntRange(min=0), help="Glimpses whose write window may span the whole image before the local bound applies (local windows)." + _default(MODEL.block_in))
 @click.option("--attention/--no-attention", default=None, help="Selective attention." + _default("on"))
 @click.option("--hidden", type=click.IntRange(min=1), help="LSTM units of encoder and decoder." + _default(MODEL.hidden))
 @click.option("--z", type=click.IntRange(min=1), help="Latent size per glimpse." + _default(MODEL.z))

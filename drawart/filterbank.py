@@ -170,24 +170,19 @@ class Filterbank(keras.layers.Layer):
 def read_glimpse(images, fx, fy, gamma):
     """γ · F_Y x F_Xᵀ for every channel: images (batch, B, C, A) → (batch, C, N, N).
 
-    Rows-first images make both products plain matmuls over all channels at once: a product per
-    channel, or one broadcast over channels, ran at half the speed on a CPU (bench/profile_step.py).
+    Written as two einsums over rows-first images, XLA on a CPU runs the read and its gradient in
+    about half the time of the same products as reshaped batch matmuls (RGB 256 px, 80 → 50 ms a
+    step on one thread; bench/profile_step.py).
     """
-    rows, channels, cols = images.shape[1:]
-    n = fx.shape[1]
-    across = ops.matmul(ops.reshape(images, (-1, rows * channels, cols)), ops.transpose(fx, (0, 2, 1)))
-    glimpse = ops.matmul(fy, ops.reshape(across, (-1, rows, channels * n)))  # (batch, N, C·N)
-    glimpse = ops.transpose(ops.reshape(glimpse, (-1, n, channels, n)), (0, 2, 1, 3))
+    across = ops.einsum("brca,bma->brcm", images, fx)  # (batch, B, C, N)
+    glimpse = ops.einsum("bnr,brcm->bcnm", fy, across)
     return gamma[:, :, None, None] * glimpse
 
 
 def write_patch(patch, fx, fy, gamma):
     """(1/γ) · F_Yᵀ w F_X for every channel: patch (batch, C, N, N) → (batch, B, C, A), rows-first."""
-    channels, n = patch.shape[1], patch.shape[2]
-    rows, cols = fy.shape[2], fx.shape[2]
-    across = ops.matmul(ops.reshape(ops.transpose(patch, (0, 2, 1, 3)), (-1, n * channels, n)), fx)
-    canvas = ops.matmul(ops.transpose(fy, (0, 2, 1)), ops.reshape(across, (-1, n, channels * cols)))
-    return ops.reshape(canvas, (-1, rows, channels, cols)) / gamma[:, :, None, None]
+    down = ops.einsum("bnr,bcnm->brcm", fy, patch)  # (batch, B, C, N)
+    return ops.einsum("brcm,bma->brca", down, fx) / gamma[:, :, None, None]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,104 @@
+"""Where a training step's time goes: the image-sized work (read, write) against the rest.
+
+Each row trains the default model (T 32, 256-unit LSTMs, read 5, write 20, local windows) on
+examples/chelsea.png at one size and colour, through the real compiled train function, on one CPU
+thread, and reports CPU milliseconds per step (CPU time, not wall time, so a busy machine skews it
+less). Each variant runs in its own process with part of the model swapped for a stand-in of the
+same shapes that does no image-sized work:
+
+- full:    the model as it is;
+- noread:  the read glimpse replaced by zeros (the encoder still runs);
+- nowrite: the write replaced by a constant canvas update (the writer's dense layers still run);
+- noimage: both.
+
+read ≈ full − noread, write ≈ full − nowrite, rest ≈ noimage (LSTMs, dense layers, loss).
+
+    python bench/profile_step.py [--seconds 12] [--rows gray64 rgb64 rgb256]
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+IMAGE = ROOT / "examples" / "chelsea.png"
+ROWS = {"gray64": (64, True), "rgb64": (64, False), "rgb256": (256, False)}
+VARIANTS = ("full", "noread", "nowrite", "noimage")
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def child(row: str, variant: str, seconds: float) -> dict:
+    """CPU ms per step of one variant of one row, in this process."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import numpy as np
+    import tensorflow as tf
+    from keras import ops
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    from drawart import model as draw_model
+    from drawart import train
+    from drawart.config import ModelConfig, TrainConfig
+    from drawart.image import load_image
+
+    size, gray = ROWS[row]
+    pixels = load_image(IMAGE, size=size, gray=gray).pixels
+    height, width, channels = pixels.shape
+    if variant in ("noread", "noimage"):
+        def read(self, x, drawn, h_dec, t=0):
+            return ops.zeros((ops.shape(x)[0], self.output_size)) + 0 * ops.sum(h_dec), self.params(h_dec)
+        draw_model.AttentionRead.call = read
+    if variant in ("nowrite", "noimage"):
+        def write(self, h_dec, t=0, filterbank=None, tap=None):
+            patch = self.patch(h_dec) if tap is None else self.patch(h_dec) + tap
+            stroke = ops.zeros((ops.shape(h_dec)[0], height, channels, width)) + ops.mean(patch)
+            return stroke, self.params(h_dec)
+        draw_model.AttentionWrite.call = write
+    model = train.build_model(ModelConfig(height=height, width=width, channels=channels), TrainConfig())
+    model.make_train_function()
+    per_call = 20
+    data = (tf.constant(per_call), tf.constant(np.broadcast_to(pixels, (per_call, 1, *pixels.shape)).copy()))
+    model.train_function(iter([data]))  # compiles: not measured
+    started, cpu_started, steps = time.perf_counter(), cpu_seconds(), 0
+    while time.perf_counter() - started < seconds:
+        model.train_function(iter([data]))
+        steps += per_call
+    return {"cpu_ms": 1000 * (cpu_seconds() - cpu_started) / steps}
+
+
+def measure(row: str, variant: str, seconds: float) -> float:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", row, variant, "--seconds", str(seconds)],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])["cpu_ms"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=12.0, help="measured seconds per variant")
+    parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS))
+    parser.add_argument("--child", nargs=2, metavar=("ROW", "VARIANT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(*args.child, args.seconds)))
+        return
+    print("CPU ms per training step, one thread (read = full - noread, write = full - nowrite, rest = noimage)")
+    print(f"{'row':8s} {'full':>7s} {'read':>7s} {'write':>7s} {'rest':>7s}")
+    for row in args.rows:
+        ms = {variant: measure(row, variant, args.seconds) for variant in VARIANTS}
+        read, write = ms["full"] - ms["noread"], ms["full"] - ms["nowrite"]
+        print(f"{row:8s} {ms['full']:7.1f} {read:7.1f} {write:7.1f} {ms['noimage']:7.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
