@@ -373,7 +373,7 @@
       var points = line.steps.map(function (s, i) { return isFinite(line.values[i]) ? px(s).toFixed(1) + "," + py(line.values[i]).toFixed(1) : null; });
       element("polyline", { points: points.filter(Boolean).join(" "), fill: "none", stroke: line.colour, "stroke-width": 1.6, "stroke-linejoin": "round" }, svg);
       if (series.length > 1) {
-        element("text", { x: W - right - 4, y: top + 14 + 14 * k, "text-anchor": "end", fill: line.colour }, svg).textContent = line.label;
+        element("text", { x: W - right - 4, y: top + 14 + 14 * k, "text-anchor": "end", style: "fill: " + line.colour }, svg).textContent = line.label;  // over the style sheet's grey
       }
     });
     return svg;
