@@ -336,7 +336,7 @@
   var markers = [];
 
   function chart(title, series) {
-    var W = 440, H = 230, left = 58, right = 14, top = 30, bottom = 34;
+    var W = 440, H = 230, left = 58, right = 22, top = 30, bottom = 34;
     var svg = element("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": title });
     var steps = [], values = [];
     series.forEach(function (line) {
@@ -364,7 +364,8 @@
       if (s < x0 || s > x1) return;
       element("text", { x: px(s), y: H - bottom + 16, "text-anchor": "middle" }, svg).textContent = label(s);
     });
-    element("text", { x: W - right, y: H - 4, "text-anchor": "end" }, svg).textContent = "step";
+    // Under the value axis, in the tick labels' row: clear of the last step's label.
+    element("text", { x: left - 6, y: H - bottom + 16, "text-anchor": "end" }, svg).textContent = "step";
     element("rect", { x: left, y: top, width: W - left - right, height: H - top - bottom, fill: "none", stroke: "#ddd6c8" }, svg);
     var marker = element("line", { y1: top, y2: H - bottom, stroke: "#3b5ba5", "stroke-dasharray": "4 3", visibility: "hidden" }, svg);
     markers.push({ line: marker, x: px, x0: x0, x1: x1 });
@@ -372,7 +373,7 @@
       var points = line.steps.map(function (s, i) { return isFinite(line.values[i]) ? px(s).toFixed(1) + "," + py(line.values[i]).toFixed(1) : null; });
       element("polyline", { points: points.filter(Boolean).join(" "), fill: "none", stroke: line.colour, "stroke-width": 1.6, "stroke-linejoin": "round" }, svg);
       if (series.length > 1) {
-        element("text", { x: W - right - 4, y: top + 14 + 14 * k, "text-anchor": "end", fill: line.colour }, svg).textContent = line.label;
+        element("text", { x: W - right - 4, y: top + 14 + 14 * k, "text-anchor": "end", style: "fill: " + line.colour }, svg).textContent = line.label;  // over the style sheet's grey
       }
     });
     return svg;

@@ -58,16 +58,14 @@ def test_milestones_fire_at_exact_steps_across_a_resume(resumed_run):
 
 
 def test_the_page_and_strokes_are_written_at_each_milestone_and_last_step_across_a_resume(resumed_run):
-    import json
-    import re
-
     from drawart import export
+    from pagetools import inline_data
 
     run = resumed_run
     # Milestones 4, 8, 12, 16, and the last steps of the two fits, 10 and 17; each written once.
     assert sorted(p.name for p in run.strokes.iterdir()) == [f"step-{s:07d}.json" for s in (4, 8, 10, 12, 16, 17)]
     text = run.page_path.read_text(encoding="utf-8")
-    inline = json.loads(re.search(r'id="strokes-data">(.*?)</script>', text, re.S).group(1))
+    inline = inline_data(text, "strokes")
     # The page draws what is kept: every milestone and the newest checkpoint (10 was rotated away).
     assert [doc["step"] for doc in inline] == [4, 8, 12, 16, 17] == export.drawable_steps(run)
     assert inline[-1] == export.stored(run, 17)

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from drawart.cli import cli
+from pagetools import as_rgb, inline_data, needs_chromium, open_page
 
 TINY = ["--size", "9", "--glimpses", "3", "--hidden", "8", "--z", "3", "--read-n", "2", "--write-n", "3"]
 
@@ -480,6 +481,35 @@ def test_gif_of_a_data_set_redraws_a_fixed_grid_of_held_out_digits(digits_run):
     assert invoke("gif", digits_run, "--evolution", "--scale", "4", "--no-boxes").exit_code == 0
     with Image.open(digits_run / "gifs" / "evolution-noboxes-x4.gif") as gif:
         assert gif.n_frames == 2 and gif.size == frames[0].shape[::-1]
+
+
+def test_the_page_of_a_data_set_shows_the_held_out_bound_and_a_held_out_digit(digits_run):
+    import base64
+
+    from drawart import export
+    from drawart.run import RunDir
+
+    run = RunDir(digits_run)
+    data = inline_data(run.page_path.read_text(encoding="utf-8"), "run")
+    rows = [line.split(",") for line in (digits_run / "validation.csv").read_text().splitlines()[1:]]
+    assert data["validation"] == {"step": [int(r[0]) for r in rows], "bound": [float(r[1]) for r in rows]}
+    assert data["dataset"] and [doc["step"] for doc in inline_data(run.page_path.read_text(), "strokes")] == [150, 300]
+    # The image beside the drawing is the one drawn: the first held-out digit, as the GIFs show it.
+    shown = Image.open(BytesIO(base64.b64decode(data["image"].split(",", 1)[1])))
+    drawn = export.drawn_image(run.training_data(run.read_config()))
+    np.testing.assert_array_equal(np.asarray(shown), np.round(drawn[..., 0] * 255))
+
+
+@needs_chromium
+def test_the_page_of_a_data_set_draws_with_its_bound_curve_in_chromium(digits_run, tmp_path):
+    from drawart import export
+    from drawart.run import RunDir
+    from drawart.strokes import psnr
+
+    strokes = export.stored(RunDir(digits_run), 300)
+    report = open_page(digits_run / "index.html", f"step=300&t={len(strokes['glimpses'])}&boxes=0&px=8", tmp_path / "profile")
+    assert report["errors"] == [] and report["console"] == [] and report["step"] == 300
+    assert psnr(report["rgb"], as_rgb(export.redraw(strokes)[-1])) >= 40
 
 
 def test_sample_of_a_data_set_is_deterministic_with_its_seed(digits_run):

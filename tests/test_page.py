@@ -1,59 +1,21 @@
 """The run's page: self-contained, carrying every kept milestone's strokes, and, opened in headless
 Chromium, redrawing the model's canvases with no JavaScript error."""
 
-import base64
-import html
-import json
 import re
-import shutil
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from pagetools import as_rgb, inline_data, needs_chromium, open_page
 from drawart import export, page, train
-from drawart.config import ImageConfig, ModelConfig, RunConfig, TrainConfig
+from drawart.config import ImageConfig, RunConfig, TrainConfig
 from drawart.image import load_image
 from drawart.run import RunDir, append_metrics, save_checkpoint
 from drawart.strokes import psnr
 from test_cli import fabricated_run
 from test_export import scattered_model
-
-# Debian's package and command are `chromium`; other systems name it chromium-browser.
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-needs_chromium = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="no headless Chromium on PATH (Debian: apt-get install chromium; .ci/run installs it), "
-    "so the page cannot be opened to check its drawing",
-)
-
-
-def open_page(path: Path, fragment: str, profile: Path) -> dict:
-    """Load the page in headless Chromium at `fragment` in test mode; return its report, with the
-    drawing canvas's pixels as `rgb` (H, W, 3) floats in [0, 1] and Chromium's console lines."""
-    command = [
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={profile}", "--force-device-scale-factor=1", "--window-size=1280,900",
-        "--enable-logging=stderr", "--v=0", "--virtual-time-budget=20000",
-        "--dump-dom", f"{path.resolve().as_uri()}#{fragment}&test=1",
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=180)
-    console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
-    found = re.search(r'<pre id="test-output">(.*?)</pre>', done.stdout, re.S)
-    assert found, f"the page wrote no test output; console: {console}; Chromium: {done.stderr[-1500:]}"
-    report = json.loads(html.unescape(found.group(1)))
-    rgba = np.frombuffer(base64.b64decode(report["rgba"]), np.uint8).reshape(report["height"], report["width"], 4)
-    report["rgb"] = rgba[..., :3] / 255.0
-    report["console"] = console
-    return report
-
-
-def as_rgb(canvas: np.ndarray) -> np.ndarray:
-    """A (H, W, C) canvas as the page shows it: gray repeated in R, G and B."""
-    return np.repeat(canvas, 3, axis=-1) if canvas.shape[-1] == 1 else canvas
 
 
 def made_run(folder: Path, window: str, gray: bool) -> RunDir:
@@ -113,11 +75,10 @@ def test_the_page_is_self_contained_with_every_milestones_strokes(made):
     assert external(text) == []
     assert not re.search(r"@import|url\(|\bfetch\(|XMLHttpRequest|import\(", text)
     # The strokes inline are those stored for each kept step, as `drawart export` writes them.
-    inline = re.search(r'<script type="application/json" id="strokes-data">(.*?)</script>', text, re.S).group(1)
-    docs = json.loads(inline)
+    docs = inline_data(text, "strokes")
     assert [doc["step"] for doc in docs] == export.drawable_steps(made) == [3, 6]
     assert docs == [export.stored(made, step) for step in (3, 6)]
-    data = json.loads(re.search(r'<script type="application/json" id="run-data">(.*?)</script>', text, re.S).group(1))
+    data = inline_data(text, "run")
     assert data["step"] == 6 and data["metrics"]["step"] == [3, 6] and data["metrics"]["psnr"] == [13.0, 16.0]
     assert data["image"].startswith("data:image/png;base64,")
     assert data["resume"] == f"drawart fit chelsea-24.png --out {made.path} --steps 6"
