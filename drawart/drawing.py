@@ -93,7 +93,7 @@ def reconstruction_frames(model, pixels: np.ndarray, options: RenderConfig) -> n
     step in one grid, each cell with its own boxes (and, side by side, its own target).
     """
     scale = grid_scale(model, options)
-    traced = model.trace(pixels, seed=options.seed, grid_scale=scale)
+    traced = model.trace(pixels, seed=options.seed, grid_scale=scale, keep=render.to_uint8)
     if np.ndim(pixels) == 4:
         return _grid_frames(model, traced, pixels, options, scale)
     return _frames(model, traced, pixels, options, scale)
@@ -122,7 +122,7 @@ def sample_frames(model, count: int, options: RenderConfig) -> np.ndarray:
     The noise comes from `options.seed`. There is no target, so no side by side.
     """
     scale = grid_scale(model, options)
-    drawn = model.generate(count, seed=options.seed, grid_scale=scale)
+    drawn = model.generate(count, seed=options.seed, grid_scale=scale, keep=render.to_uint8)
     return _grid_frames(model, drawn, None, options, scale)
 
 
@@ -144,9 +144,11 @@ def _grid_frames(model, traced: dict, pixels, options: RenderConfig, scale: floa
 
 def encode(frames: np.ndarray, fmt: str, options: RenderConfig, labels=None) -> bytes:
     """Frames → file bytes in one of render.FORMATS."""
+    durations = render.frame_durations(len(frames), options.frame_ms, options.hold_ms)
     if fmt == "gif":
-        durations = render.frame_durations(len(frames), options.frame_ms, options.hold_ms)
         return render.encode_gif(frames, durations)
+    if fmt == "webp":
+        return render.encode_webp(frames, durations)
     if fmt == "png-sheet":
         return render.encode_png_sheet(frames, labels=labels)
     if fmt == "mp4":
@@ -165,15 +167,15 @@ def evolution_frames(model, pixels: np.ndarray, weights: list[tuple[int, object]
     finals = []
     for _, restore in weights:
         restore()
-        finals.append(model.trace(pixels, seed=options.seed, grid_scale=scale)["canvases"][-1])
+        finals.append(model.trace(pixels, seed=options.seed, grid_scale=scale, keep=render.to_uint8)["canvases"][-1])
     finals = np.stack(finals)  # (milestones, [K,] H', W', C)
     height, width = finals.shape[-3:-1]
     target = target_at(pixels, height, width) if options.side_by_side else None
     if np.ndim(pixels) == 4:
         columns, upscale = grid_layout(len(pixels), height, width, options)
         # Tiled before upscaling: a 2-pixel gutter becomes the 2·upscale one of the drawing grid.
-        finals = render.tile(np.moveaxis(finals, 1, 0), columns, gap=2, background=1.0)
-        target = None if target is None else render.tile(target, columns, gap=2, background=1.0)
+        finals = render.tile(np.moveaxis(finals, 1, 0), columns, gap=2)
+        target = None if target is None else render.tile(render.to_uint8(target), columns, gap=2)
     else:
         upscale = upscale_factor(height, width, options)
     return render.evolution_frames(finals, [step for step, _ in weights], scale=upscale, target=target)
