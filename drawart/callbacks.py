@@ -14,7 +14,7 @@ import time
 import keras
 import tensorflow as tf
 
-from drawart import drawing, summary
+from drawart import drawing, export, page, summary
 from drawart import run as rundir
 from drawart.config import RenderConfig
 from drawart.errors import DrawartError
@@ -126,6 +126,29 @@ class MilestoneGifs(keras.callbacks.Callback):
             with self.run.writing("milestone GIF", path, step):
                 path.parent.mkdir(exist_ok=True)
                 rundir.atomic_write_bytes(path, drawing.encode(frames, "gif", self.options))
+
+
+class RunPage(keras.callbacks.Callback):
+    """RUN/index.html (page.py) at every multiple of `every` steps and at the last step.
+
+    The strokes of the weights at that step are stored once (RUN/strokes/, export.py), and the
+    page is assembled from the stored strokes of every kept step, so older milestones are never
+    traced again: one eager trace of the drawing per milestone, as for the milestone GIF. Goes after
+    the callbacks that write milestones, checkpoints and metrics, so the page shows them.
+    """
+
+    def __init__(self, run: rundir.RunDir, image, every: int, last_step: int):
+        super().__init__()
+        self.run, self.image, self.every, self.last_step = run, image, every, last_step
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = global_step(self.model)
+        if not logged(step, self.every, self.last_step):
+            return
+        with self.run.writing("page", self.run.page_path, step):
+            if self.model.config.attention and export.stored(self.run, step) is None:
+                export.store(self.run, export.strokes(self.model, self.image, step))
+            page.write_page(self.run, image=self.image)
 
 
 def logged(step: int, every, last_step: int) -> bool:

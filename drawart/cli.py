@@ -54,8 +54,10 @@ def cli():
 
 
 def quiet_tensorflow() -> None:
-    """TensorFlow's C++ start-up chatter is not for our users; set before it is imported."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """Import TensorFlow without its C++ start-up chatter (unless DRAWART_TF_LOGS=1; see tflogs.py)."""
+    from drawart.tflogs import start_tensorflow
+
+    start_tensorflow()
 
 
 def progress_kind(quiet: bool, stream) -> str | None:
@@ -272,6 +274,114 @@ def info(run_dir):
     lines.append(("written by", " ".join(f"{k} {v}" for k, v in config.versions.items()) or "unknown"))
     for name, text in lines:
         click.echo(f"{name + ':':<14}{text}")
+
+
+@cli.command(
+    "export",
+    epilog="Example: drawart export outputs/camera --step 5000 -o strokes.json  "
+    "(the schema is in the README: 'Strokes: the export schema')",
+)
+@click.argument("run_dir", required=False, type=click.Path(path_type=Path))
+@click.option("--step", type=click.IntRange(min=0), help="A kept milestone, or the newest checkpoint's step [default: the newest of them].")
+@click.option("-o", "--output", type=click.Path(path_type=Path, allow_dash=True), help="JSON file to write, '-' for standard output [default: RUN_DIR/strokes/step-NNNNNNN.json].")
+def export_strokes(run_dir, step, output):
+    """Write the strokes RUN_DIR [default: the latest run in outputs/] draws at a step, as JSON:
+    every glimpse's write window and patch in image-relative units, to redraw at any size."""
+    from drawart import export
+    from drawart.run import find_run
+
+    run = find_run(run_dir, OUTPUTS)
+    _need_strokes(run, run.read_config())
+    step = export.choose_step(run, step)
+    to_stdout = output is not None and str(output) == "-"
+    default = export.stored_path(run, step)
+    if output is None:
+        if export.stored(run, step) is not None:
+            click.echo(f"{default}: the strokes of step {step}, written before")
+            return
+        output = default
+        try:
+            run.strokes.mkdir(exist_ok=True)
+        except OSError:
+            pass  # said in one line by _check_output
+    if not to_stdout:
+        _check_output(output)
+    doc = export.stored(run, step)
+    if doc is None:
+        quiet_tensorflow()
+        doc = export.trace_steps(run, [step]).get(step)  # stored in RUN/strokes/ when writable
+        if doc is None:
+            raise DrawartError(f"the weights {run.path} kept at step {step} are damaged: pick another --step")
+    if to_stdout:
+        click.echo(export.to_json(doc))
+    elif output == default and export.stored(run, step) is not None:
+        click.echo(f"wrote {default}")
+    else:
+        _write_output(output, export.to_json(doc).encode("utf-8"))
+
+
+@cli.command(
+    epilog="Example: drawart page outputs/camera  (then open outputs/camera/index.html in a browser; "
+    "#step=5000&t=12 in the address opens a milestone at a glimpse)"
+)
+@click.argument("run_dir", required=False, type=click.Path(path_type=Path))
+@click.option("--step", type=click.IntRange(min=0), help="The milestone the page opens at [default: the newest].")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Where to write the page [default: RUN_DIR/index.html].")
+def page(run_dir, step, output):
+    """Write the page of RUN_DIR [default: the latest run in outputs/]: one self-contained HTML file
+    to watch the drawing at every milestone, with curves and settings. fit writes it at every
+    milestone; this adds the strokes of milestones that have none (runs of earlier releases)."""
+    from drawart import export
+    from drawart import page as runpage
+    from drawart.run import find_run
+
+    run = find_run(run_dir, OUTPUTS)
+    config = run.read_config()
+    if step is not None:
+        export.choose_step(run, step)
+    output = output or run.page_path
+    _check_output(output)
+    kept, docs = export.drawable_steps(run), {}
+    if config.model.attention:
+        docs = {s: doc for s in kept if (doc := export.stored(run, s)) is not None}
+        missing = [s for s in kept if s not in docs]
+        if missing:
+            click.echo(f"tracing the strokes of step {', '.join(map(str, missing))} (stored in {run.strokes})")
+            quiet_tensorflow()
+            docs.update(export.trace_steps(run, missing))
+    html = runpage.page_html(run, docs, kept, step, export.drawn_image(run.training_data(config)))
+    _write_output(output, html.encode("utf-8"))
+
+
+def _need_strokes(run, config) -> None:
+    if not config.model.attention:
+        raise DrawartError(
+            f"{run.path} was trained with --no-attention: it writes whole canvases, not strokes, so there are none to export"
+        )
+
+
+def _check_output(path: Path) -> None:
+    """Refuse an output file that cannot be written, before any work: one line naming it."""
+    if path.is_dir():
+        raise DrawartError(f"-o {path} is a folder: name a file in it, e.g. {path / 'out'}")
+    folder = path.parent
+    if folder.exists() and not folder.is_dir():
+        raise DrawartError(f"cannot write {path}: {folder} is a file, not a folder; choose another -o")
+    if not folder.is_dir():
+        raise DrawartError(f"cannot write {path}: the folder {folder} does not exist; create it or choose another -o")
+    if not os.access(folder, os.W_OK):
+        raise DrawartError(f"cannot write {path}: the folder {folder} is not writable; choose another -o")
+
+
+def _write_output(path: Path, data: bytes) -> None:
+    """Write a file the user named, atomically: the old one stays whole if the write fails."""
+    from drawart.run import atomic_write_bytes
+
+    try:
+        atomic_write_bytes(path, data)
+    except OSError as err:
+        raise DrawartError(f"cannot write {path} ({err.strerror or type(err).__name__}): choose another -o") from None
+    click.echo(f"wrote {path} ({len(data) / 1024:.0f} KiB)")
 
 
 def _describe_data(config) -> str:

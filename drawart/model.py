@@ -41,7 +41,12 @@ def window_params(config: ModelConfig) -> keras.layers.Dense:
 
 
 class AttentionRead(keras.layers.Layer):
-    """γ·[F_Y x F_Xᵀ, F_Y x̂ F_Xᵀ]: an N×N glimpse of the image and of the error image."""
+    """γ·[F_Y x F_Xᵀ, F_Y x̂ F_Xᵀ]: an N×N glimpse of the image and of the error image.
+
+    The read is linear, so the error image's glimpse is read(x) − read(σ(c)): x̂ is never formed,
+    and the image's own read needs no gradient. At 256 px, forming x̂ and reading [x, x̂] as one
+    image cost more than everything else in a step (bench/profile_step.py).
+    """
 
     def __init__(self, config: ModelConfig, **kwargs):
         super().__init__(**kwargs)
@@ -52,11 +57,12 @@ class AttentionRead(keras.layers.Layer):
     def build(self, hidden_shape):
         self.params.build(hidden_shape)
 
-    def call(self, x, x_hat, h_dec, t=0):
+    def call(self, x, drawn, h_dec, t=0):
+        """The glimpse of image x and of x − `drawn` (= σ(c)), flattened, and the raw parameters."""
         params = self.params(h_dec)
         fx, fy, gamma = self.filterbank(params, t=t)
-        both = ops.concatenate([x, x_hat], axis=2)  # one matmul for image and error image
-        glimpse = read_glimpse(both, fx, fy, gamma)
+        image = read_glimpse(x, fx, fy, gamma)
+        glimpse = ops.concatenate([image, image - read_glimpse(drawn, fx, fy, gamma)], axis=1)
         return ops.reshape(glimpse, (ops.shape(glimpse)[0], self.output_size)), params
 
 
@@ -70,8 +76,8 @@ class PlainRead(keras.layers.Layer):
     def build(self, hidden_shape):
         pass
 
-    def call(self, x, x_hat, h_dec, t=0):
-        both = ops.transpose(ops.concatenate([x, x_hat], axis=2), (0, 2, 1, 3))  # the encoder reads (2C, B, A)
+    def call(self, x, drawn, h_dec, t=0):
+        both = ops.transpose(ops.concatenate([x, x - drawn], axis=2), (0, 2, 1, 3))  # the encoder reads (2C, B, A)
         return ops.reshape(both, (ops.shape(both)[0], self.output_size)), None
 
 
@@ -246,8 +252,8 @@ class DrawModel(keras.Model):
         Returns the new state, this step's KL, the read and write parameters, and the inputs of the
         encoder's and decoder's matmuls (for the batched kernel gradient).
         """
-        x_hat = x - ops.sigmoid(state.canvas)
-        r, read_params = self.reader(x, x_hat, state.h_dec, t=t)
+        # x̂ = x − σ(c_{t−1}): the readers form it, or its glimpse (see AttentionRead).
+        r, read_params = self.reader(x, ops.sigmoid(state.canvas), state.h_dec, t=t)
         enc_in = ops.concatenate([r, state.h_dec], axis=-1)
         h_enc, c_enc, enc_xh = self.encoder(enc_in, state.h_enc, state.c_enc, tap=taps[0])
         z, kl = self.sampler(h_enc, eps)

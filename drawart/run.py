@@ -9,6 +9,8 @@
     RUN/image.npy, data.npy   the picture, or the data set's images, exactly as trained on
     RUN/gifs/                 milestone GIFs
     RUN/samples/              grids of drawings from the prior (drawart sample)
+    RUN/strokes/step-*.json   the strokes each milestone draws (export.py), written once
+    RUN/index.html            the run's page (page.py), rewritten at every milestone
     RUN/tensorboard/          TensorBoard event files: scalars and reconstructions by global step
     RUN/lock                  held (flock) by the one process training this run
 
@@ -137,6 +139,14 @@ class RunDir:
     @property
     def samples(self) -> Path:
         return self.path / "samples"
+
+    @property
+    def strokes(self) -> Path:
+        return self.path / "strokes"
+
+    @property
+    def page_path(self) -> Path:
+        return self.path / "index.html"
 
     @property
     def tensorboard(self) -> Path:
@@ -546,18 +556,26 @@ def last_metrics_step(path: Path) -> int:
 def last_metrics_row(path: Path, columns=METRICS_COLUMNS) -> dict | None:
     """The last complete row of metrics.csv (or another log of `columns`) as {column: number}, or
     None; read-only (for `info`)."""
+    rows = metrics_rows(path, columns)
+    return rows[-1] if rows else None
+
+
+def metrics_rows(path: Path, columns=METRICS_COLUMNS) -> list[dict]:
+    """Every complete row of metrics.csv (or another log of `columns`) as {column: number}, in file
+    order; read-only. A row cut short by a crash, or unreadable, is left out."""
     try:
         lines = path.read_bytes().decode("utf-8", errors="replace").split("\n")[:-1]  # a fragment has no \n
     except OSError:
-        return None
-    for line in reversed(lines):
+        return []
+    rows = []
+    for line in lines:
         values = line.split(",")
         if len(values) == len(columns) and values[0].isdigit():
             try:
-                return {"step": int(values[0]), **{c: float(v) for c, v in zip(columns[1:], values[1:])}}
+                rows.append({"step": int(values[0]), **{c: float(v) for c, v in zip(columns[1:], values[1:])}})
             except ValueError:
                 continue
-    return None
+    return rows
 
 
 def disk_usage(path: Path) -> int:

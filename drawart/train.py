@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from drawart import run as rundir
+from drawart.export import drawn_image
 from drawart.batches import TrainingData
 from drawart.callbacks import (
     CheckpointEvery,
@@ -32,6 +33,7 @@ from drawart.callbacks import (
     HeldOutBound,
     MetricsLog,
     MilestoneGifs,
+    RunPage,
     TensorBoardLog,
     progress_callback,
 )
@@ -242,6 +244,7 @@ def fit(run: rundir.RunDir, data: TrainingData, config: RunConfig, echo=print, e
         *([HeldOutBound(run, data.images[data.held_out], train.checkpoint_every, train.steps)] if len(data.held_out) else []),
         MetricsLog(run, clock, every, train.steps),
         TensorBoardLog(run.tensorboard, shown, every, train.checkpoint_every, train.steps),
+        RunPage(run, drawn_image(data), train.gif_every, train.steps),
         *extra_callbacks,
         *filter(None, [progress_callback(progress, train.steps, echo)]),
     ]

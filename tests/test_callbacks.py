@@ -15,6 +15,9 @@ from drawart.run import RunDir
 from test_summary import read_events
 
 
+PIXELS = np.random.default_rng(0).random((6, 9, 1)).astype("float32")
+
+
 def fit_to(run, steps):
     config = RunConfig(
         model=tiny_model_config(),
@@ -22,8 +25,7 @@ def fit_to(run, steps):
     )
     if not run.exists():
         run.create(config)
-    pixels = np.random.default_rng(0).random((6, 9, 1)).astype("float32")
-    return train.fit(run, TrainingData.picture(pixels), config, echo=lambda _: None)
+    return train.fit(run, TrainingData.picture(PIXELS), config, echo=lambda _: None)
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +55,27 @@ def test_milestones_fire_at_exact_steps_across_a_resume(resumed_run):
     assert max(gif.size) >= 256  # upscaled for viewing
     durations = [frame.info["duration"] for frame in ImageSequence.Iterator(gif)]
     assert durations[:-1] == [60] * (len(frames) - 1) and durations[-1] == 1500  # the result is held
+
+
+def test_the_page_and_strokes_are_written_at_each_milestone_and_last_step_across_a_resume(resumed_run):
+    import json
+    import re
+
+    from drawart import export
+
+    run = resumed_run
+    # Milestones 4, 8, 12, 16, and the last steps of the two fits, 10 and 17; each written once.
+    assert sorted(p.name for p in run.strokes.iterdir()) == [f"step-{s:07d}.json" for s in (4, 8, 10, 12, 16, 17)]
+    text = run.page_path.read_text(encoding="utf-8")
+    inline = json.loads(re.search(r'id="strokes-data">(.*?)</script>', text, re.S).group(1))
+    # The page draws what is kept: every milestone and the newest checkpoint (10 was rotated away).
+    assert [doc["step"] for doc in inline] == [4, 8, 12, 16, 17] == export.drawable_steps(run)
+    assert inline[-1] == export.stored(run, 17)
+    # The strokes at a milestone are those its kept weights draw.
+    model, _ = train.load_model(run)
+    dict(train.milestone_weights(run, model))[12]()
+    redrawn = export.redraw(export.stored(run, 12))
+    np.testing.assert_allclose(redrawn, model.trace(PIXELS)["canvases"], atol=1e-4)
 
 
 def test_tensorboard_steps_follow_the_global_step_across_a_resume(resumed_run):

@@ -92,6 +92,8 @@ def test_resume_with_other_settings_is_refused_and_touches_nothing(tiny_gray_png
     assert_one_line_error(invoke("fit", tiny_rgb_png, "--out", run), "the image")
     assert_one_line_error(invoke("fit", tiny_gray_png, "--out", run, "--seed", "1"), "seed")
     assert_one_line_error(invoke("fit", tiny_gray_png, "--out", run, "--size", "12"), "size")
+    assert_one_line_error(invoke("fit", tiny_gray_png, "--out", run, "--window", "paper"), "window (local then, paper now)")
+    assert_one_line_error(invoke("fit", tiny_gray_png, "--out", run, "--max-window", "0.5"), "max_window (0.3 then, 0.5 now)")
     assert snapshot(run) == before
     # --steps may grow, and the learning rate may change.
     assert invoke("fit", tiny_gray_png, "--out", run, "--steps", "4", "--lr", "0.0005").exit_code == 0
@@ -263,7 +265,7 @@ def test_every_command_has_help_with_an_example():
     for args in ([], *([name] for name in cli.commands)):
         result = invoke(*args, "--help")
         assert result.exit_code == 0 and "Example: drawart" in result.output, args
-    assert set(cli.commands) == {"fit", "gif", "sample", "info"}
+    assert set(cli.commands) == {"fit", "gif", "sample", "info", "export", "page"}
 
 
 def test_progress_is_a_bar_on_a_terminal_lines_elsewhere_none_when_quiet():
@@ -342,6 +344,75 @@ def test_sample_and_info_bad_arguments_are_one_line(tmp_path):
     assert_one_line_error(invoke("sample", run.path, "--render-size", "64"), "--render-size needs attention")
     assert_one_line_error(invoke("sample", run.path, "-n", "0"), "--count")
     assert snapshot(run.path) == before
+
+
+# ---------------------------------------------------------------------------------------------
+# export and page: what they refuse, and where they write (the drawing itself: test_page, test_e2e).
+
+
+def with_stored_strokes(run):
+    """Stored strokes for both kept steps of a fabricated run, and its image: export and page then
+    need no TensorFlow (the fabricated weights could not be loaded anyway)."""
+    from drawart import export
+
+    run.save_image(np.zeros((6, 9, 1), np.float32))
+    for step in (1000, 2000):
+        export.store(run, {"schema": export.SCHEMA, "step": step, "glimpses": []})
+    return run
+
+
+def test_export_and_page_refuse_bad_input_in_one_line_and_touch_nothing(tmp_path):
+    run = with_stored_strokes(fabricated_run(tmp_path / "run"))  # milestone 1000; checkpoints 1000, 2000
+    a_file = tmp_path / "a-file"
+    a_file.write_text("keep me")
+    before = snapshot(run.path)
+    for command in ("export", "page"):
+        assert_one_line_error(invoke(command, tmp_path / "nothing"), "not a drawart run")
+        assert_one_line_error(invoke(command, run.path, "--step", 1500), "no weights at step 1500", "--step 1000, 2000")
+        assert_one_line_error(invoke(command, run.path, "-o", tmp_path / "no-such-folder" / "x"), "no-such-folder does not exist")
+        assert_one_line_error(invoke(command, run.path, "-o", tmp_path), "is a folder")
+        assert_one_line_error(invoke(command, run.path, "-o", a_file / "x"), "a-file is a file, not a folder")
+        with CliRunner().isolated_filesystem(temp_dir=tmp_path):
+            assert_one_line_error(invoke(command), "no runs under outputs")
+    plain = fabricated_run(tmp_path / "plain", attention=False)
+    assert_one_line_error(invoke("export", plain.path), "--no-attention")
+    assert snapshot(run.path) == before and a_file.read_text() == "keep me"
+
+
+def test_a_failed_write_of_export_or_page_is_one_line_and_keeps_the_old_file(tmp_path, monkeypatch):
+    import errno
+
+    from drawart import run as rundir
+
+    run = with_stored_strokes(fabricated_run(tmp_path / "run"))
+    old = tmp_path / "old.json"
+    old.write_text("keep me")
+
+    def full_disk(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(rundir, "atomic_write_bytes", full_disk)
+    for command in ("export", "page"):
+        assert_one_line_error(invoke(command, run.path, "-o", old), f"cannot write {old}", "No space left")
+        assert old.read_text() == "keep me"
+
+
+def test_export_writes_the_named_file_or_standard_output_or_says_where_the_stored_one_is(tmp_path):
+    import json
+
+    from drawart import export
+
+    run = with_stored_strokes(fabricated_run(tmp_path / "run"))
+    result = invoke("export", run.path)
+    assert result.exit_code == 0 and str(export.stored_path(run, 2000)) in result.output  # the newest
+    out = tmp_path / "strokes.json"
+    assert invoke("export", run.path, "--step", 1000, "-o", out).exit_code == 0
+    assert json.loads(out.read_text()) == export.stored(run, 1000)
+    result = invoke("export", run.path, "-o", "-")
+    assert result.exit_code == 0 and json.loads(result.stdout) == export.stored(run, 2000)
+    result = invoke("page", run.path, "--step", 1000)
+    assert result.exit_code == 0 and f"wrote {run.page_path}" in result.output
+    assert '"selected":1000' in run.page_path.read_text()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -178,3 +178,35 @@ def test_evolution_of_a_set_is_one_grid_per_milestone(model, images):
     grid_of_targets = side[0, :, : frames.shape[2]]
     first_target = render.upscale(render.to_uint8(images[0]), s)
     np.testing.assert_array_equal(grid_of_targets[2 * s : 8 * s, 2 * s : 11 * s], first_target)
+
+
+def test_boxes_follow_local_windows_through_the_block_in_and_after():
+    # 6×9 image, N = 3, block-in 2, bound 0.3 after it. Zero kernel: every glimpse's raw parameters
+    # are the bias; the window differs by glimpse only through the bound and the starting place.
+    config = tiny_model_config(glimpses=4, window="local", block_in=2, max_window=0.3)
+    model = train.build_model(config, TrainConfig(jit_compile=False))
+    kernel, _ = model.writer.params.get_weights()
+    model.writer.params.set_weights([np.zeros_like(kernel), np.array([0, 0, 0, 2.0, 0], "float32")])
+    s = 1 / (1 + math.exp(-2.0))
+    place = (2 * 0.25 - 1, 2 * (2 / 3) - 1)  # the 2nd Halton (2, 3) point, for glimpse 3
+    inset = 1 - 0.3
+    want = [
+        (4.0, 2.5, 9 / 3 * s),  # block-in: centred, side up to the whole image
+        (4.0, 2.5, 9 / 3 * s),
+        None,
+        (4.5 * (1 + place[0] * inset) - 0.5, 3 * (1 + place[1] * inset) - 0.5, 0.3 * 9 / 3 * s),  # local
+    ]
+    pixels = np.random.default_rng(0).random((6, 9, 1)).astype("float32")
+    traced = model.trace(pixels)
+    boxes = drawing.windows(traced["write"], 3, model, 1.0, "write")
+    for t in (0, 1, 3):
+        np.testing.assert_allclose(boxes[t, :3], want[t], rtol=1e-5)
+        assert 0.5 * boxes[t, 2] - 1e-6 <= boxes[t, 3] <= 0.9 * boxes[t, 2] + 1e-6  # σ = s·δ
+    frames = drawing.reconstruction_frames(model, pixels, RenderConfig(scale=10))
+    for t, (gx, gy, delta) in ((0, want[0]), (3, want[3])):
+        left = math.floor((gx - 1.5 * delta + 0.5) * 10)  # the box spans g ± N·δ/2
+        row = round((gy + 0.5) * 10)
+        assert tuple(frames[t + 1, row, left]) == render.WRITE_COLOR, t
+    # The small box of glimpse 3 is not the big one of glimpse 0.
+    big_left = math.floor((want[0][0] - 1.5 * want[0][2] + 0.5) * 10)
+    assert tuple(frames[4, round((want[3][1] + 0.5) * 10), big_left]) != render.WRITE_COLOR

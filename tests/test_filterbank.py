@@ -126,3 +126,98 @@ def test_finer_grid_keeps_intensity_and_position():
     assert (fine * fy_).sum() / fine.sum() == pytest.approx((coarse * ys).sum() / coarse.sum(), abs=0.01)
     # Smooth, not blown-up pixels: neighbouring fine pixels inside a coarse pixel differ.
     assert not np.allclose(fine[0::s, 0::s], fine[1::s, 1::s])
+
+
+# ---------------------------------------------------------------------------------------------
+# Local windows: gap-free and bounded whatever the network outputs.
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+from drawart.filterbank import coverage_ripple, filter_centres, starting_places, window_share  # noqa: E402
+
+# Raw parameters far beyond what training produces, sigmoid saturation included.
+RAW = arrays("float32", (16, 5), elements=st.floats(-30, 30, width=32))
+SHAPES = st.sampled_from([(43, 64, 20), (64, 64, 20), (16, 12, 3), (171, 256, 20), (9, 6, 5), (128, 96, 32)])
+
+
+def ripple(bank, params, t):
+    window = bank.window(params, t)
+    fx, fy, _ = (np.asarray(v) for v in bank(params, t=t))
+    n = bank.n
+    return np.maximum(
+        coverage_ripple(fx, filter_centres(np.asarray(window.gx), np.asarray(window.delta), n), bank.width),
+        coverage_ripple(fy, filter_centres(np.asarray(window.gy), np.asarray(window.delta), n), bank.height),
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(raw=RAW, shape=SHAPES, max_window=st.floats(0.05, 1.0), head=st.sampled_from(["read", "write"]))
+def test_local_filters_leave_no_gaps_for_any_raw_parameters(raw, shape, max_window, head):
+    height, width, n = shape
+    bank = Filterbank(n, height, width, kind="local", head=head, max_window=max_window, reach=4, glimpses=16)
+    assert ripple(bank, raw, np.arange(16)[:, None]).max() <= 1.05
+
+
+def test_the_papers_filters_do_leave_gaps():
+    # What the ripple measure is for: σ/δ = 0.3, as training drove the paper's write window to.
+    bank = Filterbank(20, 64, 64)
+    delta = 63 / 19
+    raw = np.array([[0.0, 0.0, 2 * math.log(0.3 * delta), 0.0, 0.0]], "float32")
+    assert ripple(bank, raw, 0)[0] > 1.5
+
+
+@settings(max_examples=40, deadline=None)
+@given(raw=RAW, shape=SHAPES, max_window=st.floats(0.05, 1.0), reach=st.integers(0, 8))
+def test_the_write_window_never_exceeds_its_bound(raw, shape, max_window, reach):
+    height, width, n = shape
+    bank = Filterbank(n, height, width, kind="local", head="write", max_window=max_window, reach=reach, glimpses=16)
+    t = np.arange(16)[:, None]
+    side = n * np.asarray(bank.window(raw, t).delta)[:, 0]
+    bound = np.where(np.arange(16) < reach, 1.0, max_window) * max(height, width)
+    assert (side <= bound * (1 + 1e-6)).all()
+    sigma_over_delta = np.asarray(bank.window(raw, t).sigma)[:, 0] / np.maximum(np.asarray(bank.window(raw, t).delta)[:, 0], 1e-30)
+    assert ((sigma_over_delta >= 0.5 - 1e-4) | (np.asarray(bank.window(raw, t).delta)[:, 0] < 1e-2)).all()
+
+
+def test_local_glimpses_start_spread_over_the_image():
+    places = starting_places(32, 8, 0.3)
+    assert (places[:8] == 0).all()
+    later = places[8:]
+    assert len({tuple(p) for p in later.round(4)}) == len(later)  # every local glimpse starts elsewhere
+    assert np.abs(later).max() <= 0.7 + 1e-6  # inset so a window of side 0.3 starts inside the image
+    assert (later[:, 0] < 0).any() and (later[:, 0] > 0).any() and (later[:, 1] < 0).any() and (later[:, 1] > 0).any()
+
+
+def test_local_windows_are_shares_of_the_image_at_any_size():
+    # The same raw parameters put the window on the same part of the picture at 64 px and at 256 px.
+    raw = np.array([[0.3, -0.4, 0.5, -1.0, 0.2]], "float32")
+    small = Filterbank(20, 43, 64, kind="local", head="write", max_window=0.3, reach=8, glimpses=16).window(raw, 9)
+    large = Filterbank(20, 172, 256, kind="local", head="write", max_window=0.3, reach=8, glimpses=16).window(raw, 9)
+    assert (float(small.gx[0, 0]) + 0.5) / 64 == pytest.approx((float(large.gx[0, 0]) + 0.5) / 256)
+    assert (float(small.gy[0, 0]) + 0.5) / 43 == pytest.approx((float(large.gy[0, 0]) + 0.5) / 172)
+    assert float(small.delta[0, 0]) / 64 == pytest.approx(float(large.delta[0, 0]) / 256)
+    assert float(small.sigma[0, 0]) / 64 == pytest.approx(float(large.sigma[0, 0]) / 256, rel=1e-4)
+
+
+def test_a_local_write_puts_the_same_ink_whatever_the_stroke_size():
+    # Filters scaled by δ: a constant patch writes ~1/γ inside the window, big window or small.
+    patch = np.ones((1, 1, 20, 20), "float32")
+    for stride in (3.0, -1.0, -3.0):
+        raw = np.array([[0.0, 0.0, 0.0, stride, 0.0]], "float32")
+        bank = Filterbank(20, 64, 64, kind="local", head="write", reach=1)  # glimpse 0: centred, bound 1
+        canvas = np.asarray(write_patch(patch, *bank(raw, t=0)))[0, :, 0]
+        assert canvas[32, 32] == pytest.approx(1.0, abs=0.03)
+
+
+def test_window_share_clips_the_box_to_the_image():
+    from drawart.filterbank import Window
+
+    one = lambda v: np.array([[v]], "float64")
+    whole = Window(one(31.5), one(31.5), one(64 / 20), one(1.0), one(1.0))
+    assert window_share(whole, 20, 64, 64)[0] == pytest.approx(1.0)
+    quarter = Window(one(31.5), one(31.5), one(32 / 20), one(1.0), one(1.0))
+    assert window_share(quarter, 20, 64, 64)[0] == pytest.approx(0.25)
+    corner = Window(one(-0.5), one(-0.5), one(32 / 20), one(1.0), one(1.0))  # centred on the corner
+    assert window_share(corner, 20, 64, 64)[0] == pytest.approx(0.0625)

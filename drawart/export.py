@@ -1,0 +1,212 @@
+"""A drawing's strokes as data: every glimpse's write window and patch, in image-relative units.
+
+DRAW's strokes are Gaussian filters, so they have no fixed resolution: a strokes document (the
+schema and the formulas are in the README, "Strokes: the export schema") can be redrawn at any size.
+`redraw` does it here in numpy from the document alone; the run's page (page.js) does the same in
+JavaScript at the browser's own pixel size. Tests hold both to the model's canvases.
+
+Each milestone's strokes are stored once, in RUN/strokes/step-NNNNNNN.json, when `fit` reaches it,
+so the page is assembled without tracing older milestones again. The model is handed in:
+nothing here imports TensorFlow, except `trace_steps`, which loads a run's weights.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+
+from drawart import run as rundir
+from drawart.config import RenderConfig
+from drawart.errors import DrawartError
+
+SCHEMA = "drawart-strokes/1"
+# The paper's filter rows are normalised by their sum plus this (filterbank._EPS), for rows whose
+# every weight underflows.
+PAPER_EPS = 1e-8
+
+
+# ---------------------------------------------------------------------------------------------
+# The document
+
+
+def strokes(model, pixels: np.ndarray, step: int, seed: int = RenderConfig.seed) -> dict:
+    """The strokes document of `model` redrawing `pixels` (H, W, C) with the noise of `seed`.
+
+    Windows come from the model's own filterbanks, so the document holds what the model draws.
+    """
+    cfg = model.config
+    if not cfg.attention:
+        raise ValueError("a model without attention writes whole canvases, not strokes")
+    traced = model.trace(pixels, seed=seed)
+    t = np.arange(cfg.glimpses)[:, None]
+    write = _relative(model.writer.filterbank.window(traced["write"], t), cfg)
+    read = _relative(model.reader.filterbank.window(traced["read"], t), cfg)
+    patches = _short(traced["patch"])
+    return {
+        "schema": SCHEMA,
+        "step": int(step),
+        "seed": int(seed),
+        "image": {"width": cfg.width, "height": cfg.height, "channels": cfg.channels},
+        "window": cfg.window,
+        "write_n": cfg.write_n,
+        "read_n": cfg.read_n,
+        "canvas_start": _short(np.asarray(model.canvas_start)),
+        "glimpses": [{"write": write[t], "read": read[t], "patch": patches[t]} for t in range(cfg.glimpses)],
+    }
+
+
+def _relative(window, cfg) -> list[dict]:
+    """Per glimpse: centre as a share of the width and height from the top-left corner, stride and
+    σ as shares of the longest side, intensity γ."""
+    longest = max(cfg.width, cfg.height)
+    gx, gy, delta, sigma, gamma = (np.asarray(v, np.float64)[:, 0] for v in (window.gx, window.gy, window.delta, window.sigma, window.gamma))
+    return [
+        {"x": float((gx[t] + 0.5) / cfg.width), "y": float((gy[t] + 0.5) / cfg.height),
+         "stride": float(delta[t] / longest), "sigma": float(sigma[t] / longest), "gamma": float(gamma[t])}
+        for t in range(len(gx))
+    ]
+
+
+def _short(values) -> list:
+    """float32 values as nested lists of the shortest decimals that read back as the same float32:
+    exact, and half the size of their float64 digits."""
+    values = np.asarray(values, np.float32)
+    return np.array([float(str(v)) for v in values.ravel()]).reshape(values.shape).tolist()
+
+
+def to_json(doc: dict) -> str:
+    return json.dumps(doc, separators=(",", ":"), allow_nan=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Redrawing from the document alone
+
+
+def redraw(doc: dict, scale: float = 1.0) -> np.ndarray:
+    """Every canvas σ(c_t), t = 0..T, of a strokes document at `scale` times the training size:
+    float64 (T+1, round(H·scale), round(W·scale), C). Uses nothing but the document."""
+    image, n, kind = doc["image"], doc["write_n"], doc["window"]
+    width, height, channels = image["width"], image["height"], image["channels"]
+    cols, rows = round(width * scale), round(height * scale)
+    logits = np.empty((rows, cols, channels))
+    logits[:] = np.asarray(doc["canvas_start"], np.float64)
+    canvases = [_sigmoid(logits)]
+    for glimpse in doc["glimpses"]:
+        write = glimpse["write"]
+        fx = axis_filters(write["x"] * width, write, n, cols, scale, max(width, height), kind)
+        fy = axis_filters(write["y"] * height, write, n, rows, scale, max(width, height), kind)
+        patch = np.asarray(glimpse["patch"], np.float64)  # (C, N rows along y, N along x)
+        logits = logits + np.einsum("iy,cij,jx->yxc", fy, patch, fx) / write["gamma"]
+        canvases.append(_sigmoid(logits))
+    return np.stack(canvases)
+
+
+def axis_filters(centre: float, window: dict, n: int, size: int, scale: float, longest: int, kind: str) -> np.ndarray:
+    """(N, size) filter rows along one axis of the output grid, as the README writes them.
+
+    `centre` is the window's centre in training pixels from the image's edge (x·W or y·H). Output
+    pixel j's centre is at j + 0.5 output pixels from the edge, and filter i's at
+    μ_i = (centre + (i − (N−1)/2)·stride·L)·scale, with σ·L·scale its spread (L: longest side).
+    """
+    mu = (centre + (np.arange(n) - (n - 1) / 2) * window["stride"] * longest) * scale
+    spread = window["sigma"] * longest * scale
+    weights = np.exp(-((np.arange(size) + 0.5)[None, :] - mu[:, None]) ** 2 / (2 * spread**2))
+    if kind == "paper":  # each row sums to `scale` over the output's pixels
+        return scale * weights / (weights.sum(axis=1, keepdims=True) + PAPER_EPS)
+    # local: a Gaussian of unit area in training pixels, times the stride: resolution-free
+    return weights * (window["stride"] / window["sigma"]) / math.sqrt(2 * math.pi)
+
+
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+# ---------------------------------------------------------------------------------------------
+# A run's strokes: which steps, stored once, traced when missing
+
+
+def drawn_image(data) -> np.ndarray:
+    """The image (H, W, C) whose strokes a run exports: its picture, or the first image a data
+    set's GIFs redraw (its first held-out image)."""
+    shown = data.shown(1)
+    return shown if data.single else shown[0]
+
+
+def drawable_steps(run: rundir.RunDir) -> list[int]:
+    """Steps whose weights are kept: every milestone, and the newest intact checkpoint."""
+    steps = {step for step, _ in rundir.list_checkpoints(run.milestones)}
+    latest = run.latest_checkpoint(warn=lambda message: None)
+    if latest:
+        steps.add(latest[0])
+    return sorted(steps)
+
+
+def choose_step(run: rundir.RunDir, step: int | None) -> int:
+    """`step` if its weights are kept (the newest such step if None); else one line listing them."""
+    kept = drawable_steps(run)
+    if not kept:
+        raise DrawartError(f"{run.path} has no milestone or checkpoint yet: train it with drawart fit first")
+    if step is None:
+        return kept[-1]
+    if step not in kept:
+        raise DrawartError(
+            f"{run.path} kept no weights at step {step}: pick a milestone or the newest checkpoint "
+            f"(--step {', '.join(map(str, kept))})"
+        )
+    return step
+
+
+def stored_path(run: rundir.RunDir, step: int):
+    return run.strokes / f"{rundir.step_name(step)}.json"
+
+
+def stored(run: rundir.RunDir, step: int) -> dict | None:
+    """The stored strokes of `step`, or None when there are none of this schema."""
+    try:
+        doc = json.loads(stored_path(run, step).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA or doc.get("step") != step:
+        return None
+    return doc
+
+
+def store(run: rundir.RunDir, doc: dict) -> None:
+    """Write a step's strokes into RUN/strokes/, atomically, unless they are there already."""
+    if stored(run, doc["step"]) is not None:
+        return
+    run.strokes.mkdir(exist_ok=True)
+    rundir.atomic_write_bytes(stored_path(run, doc["step"]), to_json(doc).encode("utf-8"))
+
+
+def run_strokes(run: rundir.RunDir, steps: list[int]) -> dict[int, dict]:
+    """{step: strokes} for `steps`: stored ones read back, the others traced (see `trace_steps`)."""
+    docs = {step: stored(run, step) for step in steps}
+    missing = [step for step, doc in docs.items() if doc is None]
+    if missing:
+        docs.update(trace_steps(run, missing))
+    return {step: doc for step, doc in docs.items() if doc is not None}
+
+
+def trace_steps(run: rundir.RunDir, steps: list[int]) -> dict[int, dict]:
+    """Strokes of the weights kept at each of `steps` (a damaged milestone gives none), stored in
+    the run when it is writable. Imports TensorFlow."""
+    from drawart import train
+
+    image = drawn_image(run.training_data(run.read_config()))
+    model, latest = train.load_model(run)
+    found = {}
+    if latest in steps:  # before any milestone's weights replace the newest checkpoint's
+        found[latest] = strokes(model, image, latest)
+    for step, restore in train.milestone_weights(run, model):
+        if step in steps and step not in found:
+            restore()
+            found[step] = strokes(model, image, step)
+    for doc in found.values():
+        try:
+            store(run, doc)
+        except OSError:
+            pass  # a read-only run: the strokes are traced again next time
+    return found

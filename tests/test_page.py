@@ -1,0 +1,175 @@
+"""The run's page: self-contained, carrying every kept milestone's strokes, and, opened in headless
+Chromium, redrawing the model's canvases with no JavaScript error."""
+
+import base64
+import html
+import json
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from drawart import export, page, train
+from drawart.config import ImageConfig, ModelConfig, RunConfig, TrainConfig
+from drawart.image import load_image
+from drawart.run import RunDir, append_metrics, save_checkpoint
+from drawart.strokes import psnr
+from test_cli import fabricated_run
+from test_export import scattered_model
+
+# Debian's package and command are `chromium`; other systems name it chromium-browser.
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="no headless Chromium on PATH (Debian: apt-get install chromium; .ci/run installs it), "
+    "so the page cannot be opened to check its drawing",
+)
+
+
+def open_page(path: Path, fragment: str, profile: Path) -> dict:
+    """Load the page in headless Chromium at `fragment` in test mode; return its report, with the
+    drawing canvas's pixels as `rgb` (H, W, 3) floats in [0, 1] and Chromium's console lines."""
+    command = [
+        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={profile}", "--force-device-scale-factor=1", "--window-size=1280,900",
+        "--enable-logging=stderr", "--v=0", "--virtual-time-budget=20000",
+        "--dump-dom", f"{path.resolve().as_uri()}#{fragment}&test=1",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
+    found = re.search(r'<pre id="test-output">(.*?)</pre>', done.stdout, re.S)
+    assert found, f"the page wrote no test output; console: {console}; Chromium: {done.stderr[-1500:]}"
+    report = json.loads(html.unescape(found.group(1)))
+    rgba = np.frombuffer(base64.b64decode(report["rgba"]), np.uint8).reshape(report["height"], report["width"], 4)
+    report["rgb"] = rgba[..., :3] / 255.0
+    report["console"] = console
+    return report
+
+
+def as_rgb(canvas: np.ndarray) -> np.ndarray:
+    """A (H, W, C) canvas as the page shows it: gray repeated in R, G and B."""
+    return np.repeat(canvas, 3, axis=-1) if canvas.shape[-1] == 1 else canvas
+
+
+def made_run(folder: Path, window: str, gray: bool) -> RunDir:
+    """A run as fit leaves it, made without training: a real photo, scattered weights (see
+    test_export) kept as milestones at steps 3 and 6 with their strokes, a checkpoint at 6, metrics."""
+    channels = 1 if gray else 3
+    model, _ = scattered_model(window, channels)
+    cfg = model.config
+    loaded = load_image(Path(__file__).parent / "data" / "chelsea-24.png", size=max(cfg.width, cfg.height), gray=gray)
+    assert loaded.pixels.shape == (cfg.height, cfg.width, channels)
+    config = RunConfig(
+        model=cfg, train=TrainConfig(steps=6, gif_every=3, checkpoint_every=6, jit_compile=False),
+        image=ImageConfig(path="chelsea-24.png", digest=loaded.digest, size=cfg.width, gray=gray),
+    )
+    run = RunDir(folder)
+    run.create(config)
+    run.save_image(loaded.pixels)
+    rng = np.random.default_rng(3)
+    for step in (3, 6):
+        if step == 6:  # other weights: another drawing
+            for weight in model.writer.params.weights + model.writer.patch.weights:
+                weight.assign(weight.numpy() + rng.normal(0, 0.3, weight.shape).astype("float32"))
+        save_checkpoint(run.milestones, step, lambda prefix: train.save_weights(model, prefix))
+        export.store(run, export.strokes(model, loaded.pixels, step))
+        append_metrics(run.metrics_path, {"step": step, "loss": 90.0 - step, "recon": 88.0 - step, "kl": 2.0, "psnr": 10.0 + step, "seconds": 2.0 * step})
+    save_checkpoint(run.checkpoints, 6, train.TrainingState(model).write)
+    page.write_page(run)
+    return run
+
+
+@pytest.fixture(scope="module", params=[("local", False), ("paper", True)], ids=["local-rgb", "paper-gray"])
+def made(request, tmp_path_factory):
+    window, gray = request.param
+    return made_run(tmp_path_factory.mktemp(f"page-{window}") / "run", window, gray)
+
+
+class Links(HTMLParser):
+    """Every src and href attribute, and every tag, of an HTML document."""
+
+    def __init__(self):
+        super().__init__()
+        self.links, self.tags = [], set()
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        self.links += [value for name, value in attrs if name in ("src", "href")]
+
+
+def external(text: str) -> list[str]:
+    parser = Links()
+    parser.feed(text)
+    return [link for link in parser.links if not link.startswith(("data:", "#"))] + sorted(parser.tags & {"link", "iframe", "object", "embed"})
+
+
+def test_the_page_is_self_contained_with_every_milestones_strokes(made):
+    text = made.page_path.read_text(encoding="utf-8")
+    assert external(text) == []
+    assert not re.search(r"@import|url\(|\bfetch\(|XMLHttpRequest|import\(", text)
+    # The strokes inline are those stored for each kept step, as `drawart export` writes them.
+    inline = re.search(r'<script type="application/json" id="strokes-data">(.*?)</script>', text, re.S).group(1)
+    docs = json.loads(inline)
+    assert [doc["step"] for doc in docs] == export.drawable_steps(made) == [3, 6]
+    assert docs == [export.stored(made, step) for step in (3, 6)]
+    data = json.loads(re.search(r'<script type="application/json" id="run-data">(.*?)</script>', text, re.S).group(1))
+    assert data["step"] == 6 and data["metrics"]["step"] == [3, 6] and data["metrics"]["psnr"] == [13.0, 16.0]
+    assert data["image"].startswith("data:image/png;base64,")
+    assert data["resume"] == f"drawart fit chelsea-24.png --out {made.path} --steps 6"
+
+
+@needs_chromium
+def test_the_page_redraws_the_models_canvases_in_chromium(made, tmp_path):
+    model, step = train.load_model(made)
+    config = model.config
+    longest = max(config.width, config.height)
+    image = export.drawn_image(made.training_data(made.read_config()))
+    # At the training size, boxes off, the finished drawing of the newest milestone.
+    report = open_page(made.page_path, f"step={step}&t={config.glimpses}&boxes=0&px={longest}", tmp_path / "profile")
+    assert report["errors"] == [] and report["console"] == []
+    assert (report["step"], report["t"]) == (6, config.glimpses)
+    final = as_rgb(model.trace(image)["canvases"][-1])
+    assert report["rgb"].shape == final.shape
+    assert psnr(report["rgb"], final) >= 40
+    # The fragment opens another milestone at a glimpse, here on a 3× finer grid: the stored strokes
+    # redrawn there in numpy.
+    report = open_page(made.page_path, f"step=3&t=2&boxes=0&px={3 * longest}", tmp_path / "profile")
+    assert report["errors"] == [] and report["console"] == []
+    assert (report["step"], report["t"]) == (3, 2)
+    expected = as_rgb(export.redraw(export.stored(made, 3), scale=3)[2])
+    assert report["rgb"].shape == expected.shape and psnr(report["rgb"], expected) >= 40
+    assert psnr(report["rgb"], as_rgb(export.redraw(export.stored(made, 3), scale=3)[3])) < 40  # t matters
+
+
+@needs_chromium
+def test_a_run_without_attention_gets_curves_and_settings_without_error(tmp_path):
+    run = fabricated_run(tmp_path / "plain", attention=False)
+    path = page.write_page(run, docs={}, image=np.zeros((6, 9, 1)))
+    assert external(path.read_text(encoding="utf-8")) == []
+    report = open_page(path, "t=0", tmp_path / "profile")
+    assert report["errors"] == [] and report["console"] == []
+
+
+def test_long_runs_embed_evenly_spaced_milestones_and_curves():
+    steps = list(range(500, 100001, 500))  # 200 milestones
+    shown = page.thinned(steps, 24, keep=1500)
+    assert shown[0] == 500 and shown[-1] == 100000 and 1500 in shown and len(shown) == 25
+    gaps = np.diff([s for s in shown if s != 1500])
+    assert gaps.max() - gaps.min() <= 500  # evenly spaced
+    assert page.thinned(steps[:5], 24) == steps[:5]
+    rows = [{"step": s, "loss": float(s)} for s in range(50, 1_000_001, 50)]
+    curve = page.curves(rows + rows[-3:], ("loss",))  # a step logged twice counts once
+    assert len(curve["step"]) <= page.MAX_POINTS + 1 and curve["step"][0] == 50 and curve["step"][-1] == 1_000_000
+    assert curve["loss"] == [float(s) for s in curve["step"]]
+
+
+def test_inline_data_cannot_end_its_script_element(tmp_path):
+    run = fabricated_run(tmp_path / "</script><script>alert(1)</script>")
+    text = page.page_html(run, {}, [], None, np.zeros((6, 9, 1)))
+    assert text.count("</script>") == text.count("<script")  # the run's path did not close one early
+    assert "\\u003c/script>\\u003cscript>alert(1)" in text
