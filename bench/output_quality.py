@@ -7,6 +7,8 @@ written and decoded; for the other GIF candidates the decoded pixels are the pal
 pick (the GIF container does not change them). Per candidate it prints, in 1/255 units:
 
 - mean, max: |decoded − canvas| over every pixel, channel and frame;
+- block: the worst |mean of (decoded − canvas)| over an 8×8 block of one channel of one frame,
+  what the eye sees from a step back (dither noise cancels inside a block, a band does not);
 - band: the banding measure, |blur(decoded) − blur(canvas)| averaged over smooth pixels (a 9×9
   box blur applied twice, roughly a Gaussian of σ 3.7 px). Dither noise averages out under the
   blur; palette contours are steps as wide as the blur and do not. Smooth pixels: the blurred
@@ -15,7 +17,10 @@ pick (the GIF container does not change them). Per candidate it prints, in 1/255
   decoded colour is not, over all frames;
 - KiB and seconds of encoding.
 
-    python bench/output_quality.py [--run outputs/bench-chelsea-256] [--render-size 1024] [--scale S]
+With --crops DIR it also writes, for looking at, the smoothest 64×64 patch of the last frame as
+the canvas, the 0.1.0 GIF and drawart's GIF decode it, side by side and upscaled 4× (crop.png).
+
+    python bench/output_quality.py [--run outputs/bench-chelsea-256] [--render-size 1024] [--scale S] [--crops DIR]
 """
 
 import argparse
@@ -69,10 +74,13 @@ def measures(decoded: np.ndarray, canvases: np.ndarray, frames: np.ndarray) -> d
         difference = np.abs(blur(got / 255.0) - blur(want)).mean(axis=-1) * 255
         band.append(difference[smooth])
         smooth_share.append(smooth.mean())
+    n, h, w, c = error.shape
+    signed = (decoded.astype(np.float32) - canvases * 255)[:, : h // 8 * 8, : w // 8 * 8]
+    block = np.abs(signed.reshape(n, h // 8, 8, w // 8, 8, c).mean(axis=(2, 4))).max()
     still = (frames[1:] == frames[:-1]).all(axis=-1)
     moved = (decoded[1:] != decoded[:-1]).any(axis=-1)
     return {
-        "mean": error.mean(), "max": error.max(), "band": np.concatenate(band).mean(),
+        "mean": error.mean(), "max": error.max(), "block": block, "band": np.concatenate(band).mean(),
         "smooth": np.mean(smooth_share), "shimmer": (still & moved).sum() / max(still.sum(), 1),
     }
 
@@ -107,11 +115,20 @@ def shared_palette_exact_nearest(frames):
     return np.stack([palette[first[np.searchsorted(colours, render._packed(f))]] for f in frames])
 
 
+def smoothest_patch(canvas: np.ndarray, side: int = 64) -> tuple[int, int]:
+    """(row, column) of the side×side patch of (H, W, C) whose summed gradient is least."""
+    gradient = np.abs(np.diff(canvas, axis=0, append=canvas[-1:])).sum(-1) + np.abs(np.diff(canvas, axis=1, append=canvas[:, -1:])).sum(-1)
+    c = np.pad(gradient, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+    sums = c[side:, side:] - c[:-side, side:] - c[side:, :-side] + c[:-side, :-side]
+    return np.unravel_index(sums.argmin(), sums.shape)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, default=ROOT / "outputs" / "bench-chelsea-256")
     parser.add_argument("--render-size", type=int, default=1024)
     parser.add_argument("--scale", type=int, default=1, help="nearest-neighbour upscale after rendering")
+    parser.add_argument("--crops", type=Path, help="write crop.png of a smooth patch here, to look at")
     args = parser.parse_args()
     canvases = canvases_of(args.run, args.render_size, args.scale)
     frames = render.to_uint8(canvases)
@@ -128,7 +145,8 @@ def main():
         "WebP lossless (drawart)": lambda: render.encode_webp(frames, durations),
         "WebP lossy q90": lambda: render.encode_webp(frames, durations, lossless=False, quality=90),
     }
-    print(f"{'candidate':36} {'mean':>6} {'max':>6} {'band':>6} {'shimmer':>8} {'KiB':>7} {'s':>6}")
+    print(f"{'candidate':36} {'mean':>6} {'max':>6} {'block':>6} {'band':>6} {'shimmer':>8} {'KiB':>7} {'s':>6}")
+    looked = {}
     for name, make in candidates.items():
         start = time.perf_counter()
         made = make()
@@ -137,8 +155,17 @@ def main():
         decoded = decode(data) if data else made[0]
         m = measures(decoded, canvases, frames)
         size = f"{len(data) / 1024:7.0f}" if data else f"{'-':>7}"
-        print(f"{name:36} {m['mean']:6.2f} {m['max']:6.1f} {m['band']:6.3f} {100 * m['shimmer']:7.2f}% {size} {seconds:6.1f}")
+        print(f"{name:36} {m['mean']:6.2f} {m['max']:6.1f} {m['block']:6.2f} {m['band']:6.3f} {100 * m['shimmer']:7.2f}% {size} {seconds:6.1f}")
+        looked[name] = decoded[-1]
     print(f"(band over the {100 * m['smooth']:.0f}% of pixels that are smooth)")
+    if args.crops:
+        y, x = smoothest_patch(canvases[-1])
+        shown = [frames[-1], looked["GIF, per-frame median cut (0.1.0)"], looked["GIF, drawart (ordered mixes)"]]
+        patches = [render.upscale(f[y : y + 64, x : x + 64], 4) for f in shown]
+        gap = np.full((256, 8, 3), 255, np.uint8)
+        args.crops.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.concatenate([patches[0], gap, patches[1], gap, patches[2]], axis=1)).save(args.crops / "crop.png")
+        print(f"wrote {args.crops / 'crop.png'}: uint8 canvas | 0.1.0 GIF | drawart GIF, the patch at row {y}, column {x}")
 
 
 if __name__ == "__main__":

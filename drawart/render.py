@@ -128,8 +128,9 @@ def _check_canvases(canvases):
     return a
 
 
-def _compose(panels, scale, target, read_boxes, read_n):
-    """Upscaled panels (N,h,w,c) with the upscaled target to the left; read box also shown on the target."""
+def _compose(panels, scale, target, read_boxes, read_n, gap=None):
+    """Upscaled panels (N,h,w,c) with the upscaled target to the left (`gap` px apart, default
+    2·scale); read box also shown on the target."""
     if target is None:
         return panels
     tgt = to_uint8(target)
@@ -144,7 +145,7 @@ def _compose(panels, scale, target, read_boxes, read_n):
     if read_boxes is not None:
         for t in range(1, len(lefts)):
             lefts[t] = draw_boxes(lefts[t], read_boxes[t - 1], None, read_n, None, scale)
-    gap = 2 * scale
+    gap = 2 * scale if gap is None else int(gap)
     width = tgt.shape[1] + gap + panels.shape[2]
     out = np.full(panels.shape[:2] + (width, panels.shape[3]), _BACKGROUND, np.uint8)
     out[:, :, : tgt.shape[1]] = lefts
@@ -153,12 +154,12 @@ def _compose(panels, scale, target, read_boxes, read_n):
 
 
 def drawing_frames(
-    canvases, *, scale=None, read_boxes=None, write_boxes=None, read_n=None, write_n=None, target=None
+    canvases, *, scale=None, read_boxes=None, write_boxes=None, read_n=None, write_n=None, target=None, gap=None
 ):
     """Frames of the drawing process: one per canvas c_0..c_T, upscaled, with glimpse t's boxes on frame t.
 
     Output is uint8 (T+1, H·s, W·s, C), or (T+1, H·s, 2·W·s + 2·s, C) when target is given
-    (target on the left, a 2·s-pixel white gap, then the canvas; the read box is drawn on the
+    (target on the left, a white gap of `gap` pixels, 2·s by default, then the canvas; the read box is drawn on the
     target too, since that is the image the read head looks at). Gray stays 1-channel unless
     boxes are drawn (then RGB). Frame 0 has no boxes.
     """
@@ -178,7 +179,7 @@ def drawing_frames(
             rb = None if read_boxes is None else read_boxes[t - 1]
             wb = None if write_boxes is None else write_boxes[t - 1]
             frames[t] = draw_boxes(frames[t], rb, wb, read_n, write_n, s)
-    return _compose(frames, s, target, read_boxes, read_n)
+    return _compose(frames, s, target, read_boxes, read_n, gap)
 
 
 def frame_durations(n_frames, frame_ms=60, hold_ms=1500):
@@ -447,7 +448,7 @@ def label_frame(frame_uint8, text):
     return img
 
 
-def evolution_frames(final_canvases, steps, *, scale=None, target=None):
+def evolution_frames(final_canvases, steps, *, scale=None, target=None, gap=None):
     """One frame per training milestone: that milestone's final canvas, upscaled and labelled "step N"."""
     c = _check_canvases(final_canvases)
     if len(steps) != len(c):
@@ -455,7 +456,7 @@ def evolution_frames(final_canvases, steps, *, scale=None, target=None):
     s = default_scale(*c.shape[1:3]) if scale is None else int(scale)
     panels = upscale(to_uint8(c), s)
     panels = np.stack([label_frame(p, f"step {int(n)}") for p, n in zip(panels, steps)])
-    return _compose(panels, s, target, None, None)
+    return _compose(panels, s, target, None, None, gap)
 
 
 def tile(cells, columns=None, gap=4, background=_BACKGROUND):
