@@ -85,9 +85,17 @@ def measures(decoded: np.ndarray, canvases: np.ndarray, frames: np.ndarray) -> d
     }
 
 
-def decode(data: bytes) -> np.ndarray:
+def decode(data: bytes, durations) -> np.ndarray:
+    """Decoded frames, one per input frame: libwebp merges identical consecutive frames, so each
+    input frame is matched to the decoded one on screen when it starts."""
     with Image.open(io.BytesIO(data)) as image:
-        return np.stack([np.asarray(frame.convert("RGB")) for frame in ImageSequence.Iterator(image)])
+        shown, starts = [], []
+        for frame in ImageSequence.Iterator(image):
+            frame.load()
+            starts.append(frame.info.get("timestamp", sum(durations[: len(starts)])))
+            shown.append(np.asarray(frame.convert("RGB")))
+    at = np.searchsorted(starts, np.cumsum([0] + list(durations[:-1])), side="right") - 1
+    return np.stack(shown)[at]
 
 
 def per_frame_median_cut(frames):
@@ -152,7 +160,7 @@ def main():
         made = make()
         seconds = time.perf_counter() - start
         data = made if isinstance(made, bytes) else None
-        decoded = decode(data) if data else made[0]
+        decoded = decode(data, durations) if data else made[0]
         m = measures(decoded, canvases, frames)
         size = f"{len(data) / 1024:7.0f}" if data else f"{'-':>7}"
         print(f"{name:36} {m['mean']:6.2f} {m['max']:6.1f} {m['block']:6.2f} {m['band']:6.3f} {100 * m['shimmer']:7.2f}% {size} {seconds:6.1f}")

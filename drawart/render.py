@@ -209,6 +209,14 @@ PALETTE_SIZE = 256
 # (box outlines, gutters, label backdrops, a flat background), so it is never dithered.
 _RESERVED_SHARE = 0.002
 _MAX_RESERVED = 32
+# Entries kept for the colours farthest from the rest of the palette: a small dark corner or a
+# bright eye is rare in the sample the median cut sees, and without them it is drawn 30/255 off.
+_OUTLIERS = 16
+# A mix of two entries is chosen for its bias² + _SPREAD · its dither noise (per-pixel variance):
+# 0 takes any pair that averages closest, however far apart (grainy); 1 never dithers (bands).
+# 0.1 measured best against banding in bench/output_quality.py.
+_SPREAD = 0.1
+_CANDIDATES = 8  # the palette entries nearest a colour, among which its mix is chosen
 
 
 def _bayer(size=8):
@@ -246,9 +254,10 @@ def animation_colours(frames):
 def gif_palette(frames, colours):
     """The animation's one palette, (K ≤ 256, 3) uint8.
 
-    At most 256 colours: those colours, exactly. Otherwise frequent colours (see _RESERVED_SHARE)
-    and a median cut of the rest, over the last frame (the finished drawing, held longest) and a
-    strided sample of every other frame about as large.
+    At most 256 colours: those colours, exactly. Otherwise frequent colours (see _RESERVED_SHARE),
+    a median cut of the rest, over the last frame (the finished drawing, held longest) and a
+    strided sample of every other frame about as large, and the colours farthest from those
+    (_OUTLIERS), picked one by one over every colour the animation uses.
     """
     if len(colours) <= PALETTE_SIZE:
         return _unpacked(colours)
@@ -259,22 +268,48 @@ def gif_palette(frames, colours):
     order = np.argsort(-counts, kind="stable")[:_MAX_RESERVED]
     reserved = values[order[counts[order] >= _RESERVED_SHARE * len(packed)]]
     rest = sample[~np.isin(packed, reserved)]
-    cut = Image.fromarray(rest[:, None, :], "RGB").quantize(PALETTE_SIZE - len(reserved), method=Image.Quantize.MEDIANCUT)
-    table = np.asarray(cut.getpalette()[: 3 * (PALETTE_SIZE - len(reserved))], np.uint8).reshape(-1, 3)
-    return np.concatenate([_unpacked(reserved), table[np.unique(np.asarray(cut))]])
+    size = PALETTE_SIZE - len(reserved) - _OUTLIERS
+    cut = Image.fromarray(rest[:, None, :], "RGB").quantize(size, method=Image.Quantize.MEDIANCUT)
+    table = np.asarray(cut.getpalette()[: 3 * size], np.uint8).reshape(-1, 3)
+    palette = np.concatenate([_unpacked(reserved), table[np.unique(np.asarray(cut))]])
+    return np.concatenate([palette, _farthest(colours, palette, PALETTE_SIZE - len(palette))])
+
+
+def _distances(colours_rgb, table, chunk=8192):
+    """Squared distance of each colour (n, 3) float32 to its nearest entry of table (k, 3)."""
+    norms = (table**2).sum(axis=1)
+    out = np.empty(len(colours_rgb), np.float32)
+    for start in range(0, len(colours_rgb), chunk):
+        c = colours_rgb[start : start + chunk]
+        out[start : start + chunk] = (norms[None, :] - 2 * c @ table.T).min(axis=1) + (c**2).sum(axis=1)
+    return out
+
+
+def _farthest(colours, palette, count):
+    """`count` of the packed colours, each the farthest from the palette and those picked before it."""
+    rgb = _unpacked(colours).astype(np.float32)
+    gap = _distances(rgb, palette.astype(np.float32))
+    picked = []
+    for _ in range(count):
+        i = int(gap.argmax())
+        picked.append(i)
+        gap = np.minimum(gap, ((rgb - rgb[i]) ** 2).sum(axis=1))
+    return _unpacked(colours[picked]) if picked else np.zeros((0, 3), np.uint8)
 
 
 def colour_mixes(colours, palette, chunk=8192):
     """How each colour is drawn with the palette: (first, second, share), one entry per colour.
 
-    `first` is the nearest palette entry; `second` the nearest entry on the far side of the colour
-    from `first`; a share `share` of the pixels of that colour take `second` and the rest `first`,
-    so that around any pixel the mix averages to the colour (projected on the line between the two):
-    a smooth gradient dithers between neighbouring entries instead of breaking into bands. A colour
-    in the palette is drawn exactly (share 0). Distances are exact integers in float32.
+    `first` is the nearest palette entry; a share `share` of the pixels of that colour take
+    `second` instead, so that around any pixel the mix averages to the colour (projected on the
+    line between the two): a smooth gradient dithers between neighbouring entries instead of
+    breaking into bands. `second` is the one of the _CANDIDATES nearest entries whose mix has the
+    least bias² + _SPREAD · dither noise, so a mix never reaches for an entry far away. A colour in
+    the palette is drawn exactly (share 0). Distances are exact integers in float32.
     """
     table = palette.astype(np.float32)
     norms = (table**2).sum(axis=1)
+    k = min(_CANDIDATES, len(table))
     first = np.empty(len(colours), np.uint8)
     second = np.empty(len(colours), np.uint8)
     share = np.empty(len(colours), np.float32)
@@ -282,16 +317,17 @@ def colour_mixes(colours, palette, chunk=8192):
         c = _unpacked(colours[start : start + chunk]).astype(np.float32)
         distance = norms[None, :] - 2 * c @ table.T  # |entry − c|² − |c|²
         near = distance.argmin(axis=1)
-        miss = c - table[near]
-        beyond = table @ miss.T > (c * miss).sum(axis=1)  # (entries, colours): past c, seen from `near`
-        distance = np.where(beyond.T, distance, np.inf)
-        far = distance.argmin(axis=1)
-        found = np.isfinite(distance[np.arange(len(c)), far])
-        step = table[far] - table[near]
-        t = (miss * step).sum(axis=1) / np.maximum((step**2).sum(axis=1), 1e-9)
+        candidates = np.argpartition(distance, k - 1, axis=1)[:, :k]  # (n, k), `near` among them
+        miss = (c - table[near])[:, None, :]
+        step = table[candidates] - table[near][:, None, :]
+        length = (step**2).sum(axis=-1)
+        t = np.clip((miss * step).sum(axis=-1) / np.maximum(length, 1e-9), 0.0, 1.0)
+        bias = ((miss - t[..., None] * step) ** 2).sum(axis=-1)
+        best = (bias + _SPREAD * t * (1 - t) * length).argmin(axis=1)
+        rows = np.arange(len(c))
         first[start : start + chunk] = near
-        second[start : start + chunk] = np.where(found, far, near)
-        share[start : start + chunk] = np.where(found, np.clip(t, 0.0, 1.0), 0.0)
+        second[start : start + chunk] = candidates[rows, best]
+        share[start : start + chunk] = t[rows, best]
     return first, second, share
 
 
