@@ -234,9 +234,9 @@ def test_gif_smooth_gradient_does_not_band():
 def test_gif_rare_far_colour_gets_its_own_entry():
     # A small dark corner in a bright gradient: too rare for the median cut, yet drawn close.
     truth = _smooth_gradient()
-    truth[:8, -8:] = np.array([38, 21, 12]) / 255
+    truth[:4, -4:] = np.array([38, 21, 12]) / 255  # 0.1% of the pixels: not reserved (_RESERVED_SHARE)
     _, decoded, _ = _decode_gif(render.encode_gif(render.to_uint8(truth[None]), [100]))
-    assert _block_errors(decoded[0], truth)[0, -1].max() < 1.0
+    assert np.abs(np.asarray(decoded[0], float)[:4, -4:] - truth[:4, -4:] * 255).max() < 2.0  # 44 without
 
 
 def test_gif_still_areas_keep_their_pixels_and_only_changes_are_stored():
