@@ -97,8 +97,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def record_path(path: Path) -> Path:
-    """Where the record of what made an output file lies: beside it, `step-0005000.gif.json`."""
-    return path.with_name(path.name + ".json")
+    """Where the record of what made an output file lies: beside it, hidden so the folder lists
+    pictures only: `.step-0005000.gif.json`."""
+    return path.with_name(f".{path.name}.json")
 
 
 def write_with_record(path: Path, data: bytes, record: dict) -> None:

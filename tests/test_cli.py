@@ -404,7 +404,7 @@ def test_gif_and_sample_formats_with_frame_and_hold_times(drawn_run):
 def test_gif_keeps_what_it_made_before_unless_forced(drawn_run, monkeypatch):
     gifs = drawn_run / "gifs"
     fit_made = snapshot(gifs)
-    assert {p.name for p in fit_made} >= {"step-0000004.gif", "step-0000004.gif.json", "step-0000008.gif"}
+    assert {p.name for p in fit_made} >= {"step-0000004.gif", ".step-0000004.gif.json", "step-0000008.gif"}
     with monkeypatch.context() as patch:
         no_model(patch)
         result = invoke("gif", drawn_run)  # fit's milestone GIFs are what gif makes by default
@@ -417,7 +417,7 @@ def test_gif_keeps_what_it_made_before_unless_forced(drawn_run, monkeypatch):
     again = drawn_run / "gifs" / "step-0000004.gif"
     assert again.read_bytes() == fit_made[again][0] and again.stat().st_mtime_ns != fit_made[again][1]
     # A file without its record (an earlier drawart made it) is kept, and said so.
-    (gifs / "step-0000008.gif.json").unlink()
+    (gifs / ".step-0000008.gif.json").unlink()
     before = snapshot(gifs)
     with monkeypatch.context() as patch:
         no_model(patch)
@@ -426,7 +426,7 @@ def test_gif_keeps_what_it_made_before_unless_forced(drawn_run, monkeypatch):
     assert snapshot(gifs) == before
     # Other options make another file; no temporary file is left behind.
     assert invoke("gif", drawn_run, "--every", "8", "--nearest").exit_code == 0
-    assert (gifs / "step-0000008-nearest.gif").exists() and not list(gifs.glob(".*"))
+    assert (gifs / "step-0000008-nearest.gif").exists() and not list(gifs.glob(".*.tmp-*"))
 
 
 def test_sample_and_evolution_are_kept_unless_forced(drawn_run, monkeypatch):
