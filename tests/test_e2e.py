@@ -29,7 +29,7 @@ def test_fit_gif_sample_info(tiny_rgb_png, tmp_path):
         out = drawart("fit", tiny_rgb_png, "--steps", 10, "--quiet")
         assert "from step 8" in out and "step 10/10" not in out
         run = Path("outputs/rgb")
-        assert sorted(p.name for p in (run / "gifs").iterdir()) == ["step-0000004.gif", "step-0000008.gif"]
+        assert sorted(p.name for p in (run / "gifs").glob("*.gif")) == ["step-0000004.gif", "step-0000008.gif"]
         assert any((run / "tensorboard").iterdir())
 
         # The commands that read a run default to the latest one under outputs/.
