@@ -175,7 +175,7 @@ def fit(data, out, size, gray, binarize, val_fraction, quiet, **options):
 @click.option("--every", type=click.IntRange(min=1), help="Only milestones whose step is a multiple of N [default: all].")
 @click.option("--evolution", is_flag=True, help="One GIF of the finished drawing at each milestone, labelled with its step.")
 @click.option("--boxes/--no-boxes", default=RENDER.boxes, help="Draw the read (green) and write (red) windows." + _default("on"))
-@click.option("--scale", type=click.IntRange(min=1), help=f"Nearest-neighbour upscale [default: longest side at least {RENDER.min_side} px].")
+@click.option("--scale", type=click.IntRange(min=1), help=f"Upscale, by a finer grid (see --smooth) or by repeating pixels [default: longest side at least {RENDER.min_side} px].")
 @click.option("--side-by-side", is_flag=True, help="Put the target image left of the canvas.")
 @click.option("--render-size", type=click.IntRange(min=4), help="Longest side to evaluate the write filters at (attention runs) [default: the output size, see --smooth].")
 @click.option("--seed", type=int, default=RENDER.seed, help="Noise seed of the reconstruction." + _default(RENDER.seed))

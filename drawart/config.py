@@ -103,10 +103,10 @@ class RenderConfig:
     """How a drawing becomes frames. Milestone GIFs during fit use the defaults."""
 
     boxes: bool = True  # read (green) and write (red) windows on every frame
-    scale: int = 0  # nearest-neighbour upscale; 0: the smallest making the longest side >= min_side
+    scale: int = 0  # upscale (by a finer grid, see smooth); 0: the smallest making the longest side >= min_side
     min_side: int = 256
     side_by_side: bool = False  # the target image left of the canvas
-    render_size: int = 0  # longest side to evaluate the write filters at; 0: the training size
+    render_size: int = 0  # longest side to evaluate the write filters at; 0: see smooth
     # Attention runs without render_size: evaluate the write filters at the output size, so an
     # upscaled drawing shows smooth strokes, not training pixels blown up into blocks. False
     # (`--nearest`) is what drawart 0.1.0 drew, and what a record written without the field means.
