@@ -68,7 +68,7 @@ def main():
     floor = measure(["floor"], args.run)
     print(f"floor (TensorFlow + the model, no render): peak {floor['peak_mib']:6.0f} MiB  {floor['seconds']:5.1f} s")
     for fmt in args.formats:
-        command = ["gif", str(args.run), "--every", str(step), "--render-size", str(args.render_size), "--format", fmt]
+        command = ["gif", str(args.run), "--every", str(step), "--render-size", str(args.render_size), "--format", fmt, "--force"]
         result = measure(command, args.run)
         made = max((args.run / "gifs").glob("*"), key=os.path.getmtime)  # the file just written
         print(f"drawart {' '.join(command[:1] + command[2:])}: peak {result['peak_mib']:6.0f} MiB  "

@@ -183,8 +183,8 @@ def fit(data, out, size, gray, binarize, val_fraction, quiet, **options):
 def gif(run_dir, every, evolution, fmt, force, **render_options):
     """Render the drawing at each kept milestone of RUN_DIR [default: the latest run in outputs/].
 
-    An output that exists is kept, not rendered again, unless --force: beside each file a small
-    FILE.json records the options that made it.
+    An output that exists is kept, not rendered again, unless --force: beside each file a hidden
+    .FILE.json records the options and milestones that made it.
     """
     _refuse_missing_encoder(fmt)
     from drawart import drawing

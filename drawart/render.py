@@ -28,7 +28,9 @@ from drawart.errors import DrawartError
 # What `drawart gif --format` writes.
 FORMATS = {"gif": ".gif", "webp": ".webp", "png-sheet": ".png", "mp4": ".mp4"}
 ANIMATED = ("gif", "webp", "mp4")  # formats whose frames have durations
-WEBP_QUALITY = 100  # with lossless: the most effort on size; see encode_webp
+# Lossless WebP: quality is the effort spent on size. On a 33-frame 512-px render 100 took 5.5 s
+# for 1,057 KiB, 50 took 2.2 s for 1,098 KiB.
+WEBP_QUALITY = 50
 WEBP_METHOD = 4
 READ_COLOR = (0, 200, 0)
 WRITE_COLOR = (230, 40, 40)
