@@ -125,7 +125,8 @@ class MilestoneGifs(keras.callbacks.Callback):
             frames = drawing.reconstruction_frames(self.model, self.pixels, self.options)
             with self.run.writing("milestone GIF", path, step):
                 path.parent.mkdir(exist_ok=True)
-                rundir.atomic_write_bytes(path, drawing.encode(frames, "gif", self.options))
+                record = drawing.output_record(self.options, "gif", [step])
+                rundir.write_with_record(path, drawing.encode(frames, "gif", self.options), record)
 
 
 class RunPage(keras.callbacks.Callback):

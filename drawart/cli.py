@@ -71,6 +71,19 @@ def _default(value) -> str:
     return f" [default: {value}]"
 
 
+def _output_options(command):
+    """Options `gif` and `sample` share: format, timing, smooth strokes, --force."""
+    for option in reversed([
+        click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="gif", help="'gif' (one palette, dithered), 'webp' (full colour), 'png-sheet' (every frame in one PNG) or 'mp4' (needs drawart[mp4])." + _default("gif")),
+        click.option("--frame-ms", type=click.IntRange(min=1), default=RENDER.frame_ms, help="How long each drawing step shows, in ms (GIF: 10 ms units, at least 20)." + _default(RENDER.frame_ms)),
+        click.option("--hold-ms", type=click.IntRange(min=1), default=RENDER.hold_ms, help="How long the finished drawing stays before the loop restarts, in ms." + _default(RENDER.hold_ms)),
+        click.option("--smooth/--nearest", default=RENDER.smooth, help="Attention runs: evaluate the write filters at the output size (smooth strokes), or upscale the training pixels (blocks)." + _default("smooth")),
+        click.option("--force", is_flag=True, help="Render again and replace an output that exists [default: keep it and say so]."),
+    ]):
+        command = option(command)
+    return command
+
+
 @cli.command(
     epilog="Example: drawart fit examples/camera.png --steps 20000  "
     "(run it again to resume; raise --steps to train longer).  "
@@ -163,13 +176,19 @@ def fit(data, out, size, gray, binarize, val_fraction, quiet, **options):
 @click.option("--every", type=click.IntRange(min=1), help="Only milestones whose step is a multiple of N [default: all].")
 @click.option("--evolution", is_flag=True, help="One GIF of the finished drawing at each milestone, labelled with its step.")
 @click.option("--boxes/--no-boxes", default=RENDER.boxes, help="Draw the read (green) and write (red) windows." + _default("on"))
-@click.option("--scale", type=click.IntRange(min=1), help=f"Nearest-neighbour upscale [default: longest side at least {RENDER.min_side} px].")
+@click.option("--scale", type=click.IntRange(min=1), help=f"Upscale, by a finer grid (see --smooth) or by repeating pixels [default: longest side at least {RENDER.min_side} px].")
 @click.option("--side-by-side", is_flag=True, help="Put the target image left of the canvas.")
-@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="gif", help="Output format." + _default("gif"))
-@click.option("--render-size", type=click.IntRange(min=4), help="Longest side to evaluate the write filters at (attention runs): smooth, not blown-up pixels.")
+@click.option("--render-size", type=click.IntRange(min=4), help="Longest side to evaluate the write filters at (attention runs) [default: the output size, see --smooth].")
 @click.option("--seed", type=int, default=RENDER.seed, help="Noise seed of the reconstruction." + _default(RENDER.seed))
-def gif(run_dir, every, evolution, fmt, **render_options):
-    """Render the drawing at each kept milestone of RUN_DIR [default: the latest run in outputs/]."""
+@_output_options
+def gif(run_dir, every, evolution, fmt, force, **render_options):
+    """Render the drawing at each kept milestone of RUN_DIR [default: the latest run in outputs/].
+
+    An output that exists is kept, not rendered again, unless --force: beside each file a hidden
+    .FILE.json records the options and milestones that made it.
+    """
+    _refuse_missing_encoder(fmt)
+    from drawart import drawing
     from drawart.run import find_run, list_checkpoints
 
     run = find_run(run_dir, OUTPUTS)
@@ -183,25 +202,36 @@ def gif(run_dir, every, evolution, fmt, **render_options):
             f"no milestone of {run.path} is a multiple of {every or 1} (milestones: {have}): "
             "pick another --every, or train past the next --gif-every step"
         )
+    name = lambda step: run.gifs / drawing.output_name(step, options, fmt)  # noqa: E731
+    if evolution and not _needed(name(None), options, fmt, chosen, force):
+        return
+    if chosen and not evolution:
+        chosen = [step for step in chosen if _needed(name(step), options, fmt, [step], force)]
+        if not chosen:
+            return
     pixels = run.training_data(config).shown(options.shown)
     quiet_tensorflow()
-    from drawart import drawing, train
+    from drawart import train
 
     model, latest = train.load_model(run)
-    weights = train.milestone_weights(run, model, every)
-    if not weights:  # no milestones yet: draw what the newest checkpoint draws
+    weights = [(step, restore) for step, restore in train.milestone_weights(run, model, every) if evolution or step in chosen]
+    if not kept:  # no milestones yet: draw what the newest checkpoint draws
         click.echo(f"{run.path} has no milestones yet; rendering the newest checkpoint (step {latest})")
+        if not _needed(name(latest), options, fmt, [latest], force):
+            return
         weights = [(latest, lambda: None)]
     run.gifs.mkdir(exist_ok=True)
     if evolution:
         frames = drawing.evolution_frames(model, pixels, weights, options)
-        _write(run.gifs / drawing.output_name(None, options, fmt), drawing.encode(frames, fmt, options, labels=[f"step {s}" for s, _ in weights]))
+        steps = [step for step, _ in weights]
+        data = drawing.encode(frames, fmt, options, labels=[f"step {s}" for s in steps])
+        _write(name(None), data, drawing.output_record(options, fmt, steps))
         return
     for step, restore in weights:
         restore()
         frames = drawing.reconstruction_frames(model, pixels, options)
         labels = [f"t={t}" for t in range(len(frames))]
-        _write(run.gifs / drawing.output_name(step, options, fmt), drawing.encode(frames, fmt, options, labels=labels))
+        _write(name(step), drawing.encode(frames, fmt, options, labels=labels), drawing.output_record(options, fmt, [step]))
 
 
 @cli.command(
@@ -211,27 +241,34 @@ def gif(run_dir, every, evolution, fmt, **render_options):
 @click.option("-n", "--count", type=click.IntRange(min=1, max=400), default=RENDER.samples, help="Drawings in the grid." + _default(RENDER.samples))
 @click.option("--seed", type=int, default=RENDER.seed, help="Seed of the prior's noise: another seed, other drawings." + _default(RENDER.seed))
 @click.option("--boxes/--no-boxes", default=RENDER.boxes, help="Draw each glimpse's write window (red)." + _default("on"))
-@click.option("--scale", type=click.IntRange(min=1), help=f"Nearest-neighbour upscale of each drawing [default: the grid's longest side at least {RENDER.min_side} px].")
-@click.option("--render-size", type=click.IntRange(min=4), help="Longest side to evaluate the write filters at (attention runs): smooth, not blown-up pixels.")
-def sample(run_dir, count, **render_options):
+@click.option("--scale", type=click.IntRange(min=1), help=f"Upscale of each drawing [default: the grid's longest side at least {RENDER.min_side} px].")
+@click.option("--render-size", type=click.IntRange(min=4), help="Longest side to evaluate the write filters at (attention runs) [default: the output size, see --smooth].")
+@_output_options
+def sample(run_dir, count, fmt, force, **render_options):
     """Draw new images from the prior of RUN_DIR [default: the latest run in outputs/] as one GIF grid.
 
     Every drawing starts from its own noise z_t ~ N(0, I) and is drawn glimpse by glimpse, all in
     step, with the newest checkpoint's weights.
     """
+    _refuse_missing_encoder(fmt)
+    from drawart import drawing
     from drawart.run import find_run
 
     run = find_run(run_dir, OUTPUTS)
     options = _render_options(run, run.read_config(), render_options)
+    name = lambda step: run.samples / drawing.output_name(step, options, fmt, samples=count)  # noqa: E731
+    newest = run.latest_checkpoint(warn=lambda message: None)
+    if not _needed(name(newest[0] if newest else 0), options, fmt, [newest[0] if newest else 0], force):
+        return
     quiet_tensorflow()
-    from drawart import drawing, train
+    from drawart import train
 
     model, step = train.load_model(run)
     if step == 0:
         click.echo(f"{run.path} has no checkpoint yet: sampling the untrained model")
     frames = drawing.sample_frames(model, count, options)
     run.samples.mkdir(exist_ok=True)
-    _write(run.samples / drawing.output_name(step, options, "gif", samples=count), drawing.encode(frames, "gif", options))
+    _write(name(step), drawing.encode(frames, fmt, options), drawing.output_record(options, fmt, [step]))
 
 
 @cli.command(epilog="Example: drawart info outputs/camera")
@@ -409,10 +446,34 @@ def _render_options(run, config, given: dict) -> RenderConfig:
     return options
 
 
-def _write(path: Path, data: bytes) -> None:
-    from drawart.run import atomic_write_bytes
+def _refuse_missing_encoder(fmt: str) -> None:
+    """Refuse a format this installation cannot write before loading or rendering anything."""
+    from drawart.render import encoder_problem
 
-    atomic_write_bytes(path, data)
+    problem = encoder_problem(fmt)
+    if problem:
+        raise DrawartError(problem)
+
+
+def _needed(path: Path, options: RenderConfig, fmt: str, steps: list[int], force: bool) -> bool:
+    """Whether to render `path`: it is missing, or --force. An existing file is kept, and said so."""
+    if force or not path.exists():
+        return True
+    from drawart import drawing
+    from drawart.run import read_record
+
+    if drawing.made_alike(read_record(path), options, fmt, steps):
+        click.echo(f"{path}: made before with these options (--force renders it again)")
+    else:
+        click.echo(f"kept {path}: made by an earlier drawart, from other milestones or with other options (--force replaces it)")
+    return False
+
+
+def _write(path: Path, data: bytes, record: dict) -> None:
+    """Write an output file (and its record) atomically: the old one stays whole if the write fails."""
+    from drawart.run import write_with_record
+
+    write_with_record(path, data, record)
     click.echo(f"wrote {path} ({len(data) / 1024:.0f} KiB)")
 
 

@@ -51,7 +51,7 @@ class ModelConfig:
 # What a run written before a field existed gets for it: the value that reproduces what that
 # release did. A new default must never reach an old run silently (drawart 0.1.0 knew only the
 # paper's window).
-ABSENT = {"ModelConfig": {"window": "paper", "max_window": 1.0, "block_in": 0}}
+ABSENT = {"ModelConfig": {"window": "paper", "max_window": 1.0, "block_in": 0}, "RenderConfig": {"smooth": False}}
 
 # The paper's window has no bound and no block-in: a paper run stores these, as 0.1.0 runs read.
 PAPER_WINDOW = ABSENT["ModelConfig"]
@@ -103,13 +103,17 @@ class RenderConfig:
     """How a drawing becomes frames. Milestone GIFs during fit use the defaults."""
 
     boxes: bool = True  # read (green) and write (red) windows on every frame
-    scale: int = 0  # nearest-neighbour upscale; 0: the smallest making the longest side >= min_side
+    scale: int = 0  # upscale (by a finer grid, see smooth); 0: the smallest making the longest side >= min_side
     min_side: int = 256
     side_by_side: bool = False  # the target image left of the canvas
-    render_size: int = 0  # longest side to evaluate the write filters at; 0: the training size
+    render_size: int = 0  # longest side to evaluate the write filters at; 0: see smooth
+    # Attention runs without render_size: evaluate the write filters at the output size, so an
+    # upscaled drawing shows smooth strokes, not training pixels blown up into blocks. False
+    # (`--nearest`) is what drawart 0.1.0 drew, and what a record written without the field means.
+    smooth: bool = True
     seed: int = 0  # the reconstruction's own noise, never the training random state
     shown: int = 16  # images of a data set redrawn, in one grid, by milestone GIFs (4×4)
-    frame_ms: int = 60
+    frame_ms: int = 60  # each drawing step's frame (GIF: in 10 ms units, at least 20 ms)
     hold_ms: int = 1500  # the finished drawing stays this long before the loop restarts
     samples: int = 16  # drawings from the prior in one `drawart sample` grid (4×4)
 

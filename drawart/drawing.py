@@ -9,12 +9,12 @@ the prior: both go through `_grid_frames`.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import numpy as np
 
 from drawart import render
-from drawart.config import RenderConfig
+from drawart.config import RenderConfig, _build
 from drawart.run import step_name
 
 
@@ -34,11 +34,39 @@ def output_name(step: int | None, options: RenderConfig, fmt: str, samples: int 
         parts.append("side")
     if options.render_size:
         parts.append(f"{options.render_size}px")
+    elif not options.smooth and defaults.smooth:
+        parts.append("nearest")
     if options.scale:
         parts.append(f"x{options.scale}")
     if options.seed != defaults.seed or samples:
         parts.append(f"seed{options.seed}")
+    if fmt in render.ANIMATED and (options.frame_ms, options.hold_ms) != (defaults.frame_ms, defaults.hold_ms):
+        parts.append(f"{options.frame_ms}ms" + (f"-hold{options.hold_ms}ms" if options.hold_ms != defaults.hold_ms else ""))
     return "-".join(parts) + render.FORMATS[fmt]
+
+
+def output_record(options: RenderConfig, fmt: str, steps: list[int]) -> dict:
+    """What made an output file, stored beside it (run.write_with_record): `drawart gif` skips a
+    file whose record matches what it would make now (see `made_alike`)."""
+    from drawart import __version__
+
+    return {"format": fmt, "steps": [int(s) for s in steps], "render": asdict(options), "drawart": __version__}
+
+
+def made_alike(record: dict | None, options: RenderConfig, fmt: str, steps: list[int]) -> bool:
+    """Whether a stored record says its file is what `options`, `fmt` and `steps` make now.
+
+    A record's render options are read as config.json's sections are: a field it lacks takes the
+    value that reproduces the release that wrote it (config.ABSENT), so an older file never passes
+    for one made with a newer default.
+    """
+    if not isinstance(record, dict):
+        return False
+    try:
+        made = _build(RenderConfig, record.get("render"))
+    except ValueError:
+        return False
+    return record.get("format") == fmt and record.get("steps") == [int(s) for s in steps] and made == options
 
 
 def grid_scale(model, options: RenderConfig) -> float:
@@ -46,6 +74,25 @@ def grid_scale(model, options: RenderConfig) -> float:
     if not options.render_size:
         return 1.0
     return options.render_size / max(model.config.height, model.config.width)
+
+
+def at_output_size(model, options: RenderConfig, count: int = 0) -> RenderConfig:
+    """`options` with `smooth` spelled out: an attention model's write filters evaluated at the size
+    the drawing is shown at (render_size) instead of upscaling its pixels (scale 1).
+
+    `count` drawings are laid out in one grid as `grid_layout` does (0: one drawing alone). The
+    factor is the upscale the drawing would otherwise get, so the frames keep their size.
+    """
+    cfg = model.config
+    if not options.smooth or options.render_size or not cfg.attention:
+        return options
+    if count:
+        factor = grid_layout(count, cfg.height, cfg.width, options)[1]
+    else:
+        factor = upscale_factor(cfg.height, cfg.width, options)
+    if factor == 1:
+        return options
+    return replace(options, render_size=max(cfg.height, cfg.width) * factor, scale=1)
 
 
 def windows(params, n: int, model, scale: float, head: str | None = None) -> np.ndarray:
@@ -92,8 +139,9 @@ def reconstruction_frames(model, pixels: np.ndarray, options: RenderConfig) -> n
     `pixels` is one image (H, W, C), or a set (K, H, W, C) whose K reconstructions are drawn in
     step in one grid, each cell with its own boxes (and, side by side, its own target).
     """
+    options = at_output_size(model, options, len(pixels) if np.ndim(pixels) == 4 else 0)
     scale = grid_scale(model, options)
-    traced = model.trace(pixels, seed=options.seed, grid_scale=scale)
+    traced = model.trace(pixels, seed=options.seed, grid_scale=scale, keep=render.to_uint8)
     if np.ndim(pixels) == 4:
         return _grid_frames(model, traced, pixels, options, scale)
     return _frames(model, traced, pixels, options, scale)
@@ -111,9 +159,8 @@ def _frames(model, traced: dict, pixels, options: RenderConfig, scale: float) ->
             boxes["read_boxes"] = windows(traced["read"], cfg.read_n, model, scale, "read")
             boxes["read_n"] = cfg.read_n
     target = target_at(pixels, height, width) if options.side_by_side and pixels is not None else None
-    return render.drawing_frames(
-        canvases, scale=upscale_factor(height, width, options), target=target, **boxes
-    )
+    upscale = upscale_factor(height, width, options)
+    return render.drawing_frames(canvases, scale=upscale, target=target, gap=2 * upscale * _finer(scale), **boxes)
 
 
 def sample_frames(model, count: int, options: RenderConfig) -> np.ndarray:
@@ -121,8 +168,9 @@ def sample_frames(model, count: int, options: RenderConfig) -> np.ndarray:
 
     The noise comes from `options.seed`. There is no target, so no side by side.
     """
+    options = at_output_size(model, options, count)
     scale = grid_scale(model, options)
-    drawn = model.generate(count, seed=options.seed, grid_scale=scale)
+    drawn = model.generate(count, seed=options.seed, grid_scale=scale, keep=render.to_uint8)
     return _grid_frames(model, drawn, None, options, scale)
 
 
@@ -139,14 +187,22 @@ def _grid_frames(model, traced: dict, pixels, options: RenderConfig, scale: floa
         _frames(model, {key: value[:, k] for key, value in traced.items()}, targets[k], each, scale)
         for k in range(count)
     ]
-    return render.tile(np.stack(cells), columns, gap=2 * upscale)
+    return render.tile(np.stack(cells), columns, gap=2 * upscale * _finer(scale))
+
+
+def _finer(scale: float) -> int:
+    """Gaps between pictures grow with the grid the filters are evaluated on, as they do with the
+    upscale: a smooth render is laid out as the blocky one of the same size."""
+    return max(1, round(scale))
 
 
 def encode(frames: np.ndarray, fmt: str, options: RenderConfig, labels=None) -> bytes:
     """Frames → file bytes in one of render.FORMATS."""
+    durations = render.frame_durations(len(frames), options.frame_ms, options.hold_ms)
     if fmt == "gif":
-        durations = render.frame_durations(len(frames), options.frame_ms, options.hold_ms)
         return render.encode_gif(frames, durations)
+    if fmt == "webp":
+        return render.encode_webp(frames, durations)
     if fmt == "png-sheet":
         return render.encode_png_sheet(frames, labels=labels)
     if fmt == "mp4":
@@ -161,19 +217,22 @@ def evolution_frames(model, pixels: np.ndarray, weights: list[tuple[int, object]
     the grid of the K finished drawings, laid out as in `reconstruction_frames`; side by side, the
     grid of targets is on the left of it.
     """
+    options = at_output_size(model, options, len(pixels) if np.ndim(pixels) == 4 else 0)
     scale = grid_scale(model, options)
     finals = []
     for _, restore in weights:
         restore()
-        finals.append(model.trace(pixels, seed=options.seed, grid_scale=scale)["canvases"][-1])
+        finals.append(model.trace(pixels, seed=options.seed, grid_scale=scale, keep=render.to_uint8)["canvases"][-1])
     finals = np.stack(finals)  # (milestones, [K,] H', W', C)
     height, width = finals.shape[-3:-1]
     target = target_at(pixels, height, width) if options.side_by_side else None
     if np.ndim(pixels) == 4:
         columns, upscale = grid_layout(len(pixels), height, width, options)
         # Tiled before upscaling: a 2-pixel gutter becomes the 2·upscale one of the drawing grid.
-        finals = render.tile(np.moveaxis(finals, 1, 0), columns, gap=2, background=1.0)
-        target = None if target is None else render.tile(target, columns, gap=2, background=1.0)
+        gap = 2 * _finer(scale)
+        finals = render.tile(np.moveaxis(finals, 1, 0), columns, gap=gap)
+        target = None if target is None else render.tile(render.to_uint8(target), columns, gap=gap)
     else:
         upscale = upscale_factor(height, width, options)
-    return render.evolution_frames(finals, [step for step, _ in weights], scale=upscale, target=target)
+    steps = [step for step, _ in weights]
+    return render.evolution_frames(finals, steps, scale=upscale, target=target, gap=2 * upscale * _finer(scale))

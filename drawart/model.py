@@ -491,7 +491,7 @@ class DrawModel(keras.Model):
     # ----------------------------------------------------------------------------------------
     # Looking inside: every canvas of a drawing, and drawing from the prior.
 
-    def trace(self, images, seed: int = 0, grid_scale: float = 1):
+    def trace(self, images, seed: int = 0, grid_scale: float = 1, keep=None):
         """Reconstruct one image (H, W, C) or a set (K, H, W, C), keeping every step.
 
         Returns a dict of numpy arrays: `canvases` = σ(c_t) for t = 0..T, (T+1, H', W', C) for one
@@ -502,23 +502,26 @@ class DrawModel(keras.Model):
         would get: image k is drawn exactly as when traced by itself, whatever else is in the set.
         With attention, `grid_scale` > 1 renders the canvases at round(H·s) × round(W·s) by
         evaluating the write filters on a finer grid (the drawing itself is the one made at the
-        training size).
+        training size). `keep`, if given, is applied to each canvas (numpy, ([K,] H', W', C)) as soon
+        as it is made, and `canvases` stacks what it returns: `keep=render.to_uint8` renders a fine
+        grid without ever holding T float canvases of it.
         """
         images = np.asarray(images, dtype="float32")
         if images.ndim not in (3, 4):
             raise ValueError(f"trace takes an image (H, W, C) or a set (K, H, W, C), got shape {images.shape}")
         single = images.ndim == 3
         batch = images[None] if single else images
-        out = self._unrolled(self._fixed_noise(len(batch), seed, shared=True), self.rows_first(batch), grid_scale)
+        noise = self._fixed_noise(len(batch), seed, shared=True)
+        out = self._unrolled(noise, self.rows_first(batch), grid_scale, keep)
         return {key: value[:, 0] for key, value in out.items()} if single else out
 
-    def generate(self, count: int = 1, seed: int = 0, grid_scale: float = 1):
+    def generate(self, count: int = 1, seed: int = 0, grid_scale: float = 1, keep=None):
         """Draw `count` new images from the prior: z_t ~ N(0, I), decoder and writer only.
 
         Returns `canvases` (T+1, count, H', W', C) and, with attention, `write` (T, count, 5) and
-        `patch` (T, count, C, N, N).
+        `patch` (T, count, C, N, N). `keep` as in `trace`.
         """
-        return self._unrolled(self._fixed_noise(count, seed), None, grid_scale)
+        return self._unrolled(self._fixed_noise(count, seed), None, grid_scale, keep)
 
     def _fixed_noise(self, count: int, seed: int, shared: bool = False):
         """ε for every glimpse from `seed` alone: (T, count, z).
@@ -530,9 +533,19 @@ class DrawModel(keras.Model):
         noise = np.random.default_rng(seed).standard_normal(shape).astype("float32")
         return np.repeat(noise, count, axis=1) if shared else noise
 
-    def _unrolled(self, noise, x, grid_scale):
-        """Eager glimpse loop that keeps what every step produced (encoder skipped when x is None)."""
+    def _unrolled(self, noise, x, grid_scale, keep=None):
+        """Eager glimpse loop that keeps what every step produced (encoder skipped when x is None).
+
+        Each canvas leaves TensorFlow as soon as it is made, through `keep`: at a large grid_scale
+        the T canvases are the bulk of a render, and stacking them as float tensors first (then σ,
+        then channels-last, each a copy) took 3.4 GB at 1024 px (bench/render_memory.py).
+        """
         cfg, count = self.config, noise.shape[1]
+
+        def kept(logits):  # (count, B, C, A) logits → keep(σ, channels-last)
+            canvas = np.transpose(ops.convert_to_numpy(ops.sigmoid(logits)), (0, 1, 3, 2))
+            return canvas if keep is None else keep(canvas)
+
         if grid_scale != 1 and not cfg.attention:
             raise ValueError("rendering on a finer grid needs an attention model")
         fine = self.writer.filterbank_at(grid_scale) if grid_scale != 1 else None
@@ -541,7 +554,9 @@ class DrawModel(keras.Model):
         if fine is not None:
             size = (count, round(cfg.height * grid_scale), cfg.channels, round(cfg.width * grid_scale))
             canvas = ops.broadcast_to(ops.reshape(self.canvas_start, (1, 1, cfg.channels, 1)), size)
-        canvases, reads, writes, patches = [canvas], [], [], []
+        first = kept(canvas)
+        canvases = np.empty((cfg.glimpses + 1, *first.shape), first.dtype)  # filled as they are made
+        canvases[0], reads, writes, patches = first, [], [], []
         for t in range(cfg.glimpses):
             if x is None:
                 h_dec, c_dec, _ = self.decoder(noise[t], state.h_dec, state.c_dec)
@@ -554,10 +569,8 @@ class DrawModel(keras.Model):
             if cfg.attention:
                 patches.append(self.writer.patch_values(state.h_dec))
             canvas = state.canvas if fine is None else canvas + self.writer(state.h_dec, t=t, filterbank=fine)[0]
-            canvases.append(canvas)
-        # (T+1, count, B, C, A) logits → σ, channels-last.
-        canvases = ops.convert_to_numpy(ops.sigmoid(ops.stack(canvases)))
-        out = {"canvases": np.transpose(canvases, (0, 1, 2, 4, 3))}
+            canvases[t + 1] = kept(canvas)
+        out = {"canvases": canvases}
         if cfg.attention:
             if reads:
                 out["read"] = ops.convert_to_numpy(ops.stack(reads))

@@ -1,4 +1,4 @@
-"""Turn DRAW canvases (numpy arrays) into pictures: upscaled frames, attention boxes, GIF/PNG/MP4 bytes.
+"""Turn DRAW canvases (numpy arrays) into pictures: upscaled frames, attention boxes, GIF/WebP/PNG/MP4 bytes.
 
 Pure numpy + Pillow (+ optional imageio-ffmpeg): nothing here imports tensorflow or keras,
 and nothing here writes files: every encoder returns bytes so callers can write atomically.
@@ -21,11 +21,17 @@ import math
 import struct
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, features
 
 from drawart.errors import DrawartError
 
-FORMATS = {"gif": ".gif", "png-sheet": ".png", "mp4": ".mp4"}  # what `drawart gif --format` writes
+# What `drawart gif --format` writes.
+FORMATS = {"gif": ".gif", "webp": ".webp", "png-sheet": ".png", "mp4": ".mp4"}
+ANIMATED = ("gif", "webp", "mp4")  # formats whose frames have durations
+# Lossless WebP: quality is the effort spent on size. On a 33-frame 512-px render 100 took 5.5 s
+# for 1,057 KiB, 50 took 2.2 s for 1,098 KiB.
+WEBP_QUALITY = 50
+WEBP_METHOD = 4
 READ_COLOR = (0, 200, 0)
 WRITE_COLOR = (230, 40, 40)
 _BACKGROUND = 255  # gap between target and canvas, and around PNG sheet cells
@@ -40,7 +46,12 @@ def default_scale(height, width, min_side=256):
 
 
 def to_uint8(frames):
-    """Map floats in [0, 1] to uint8 with rounding (out-of-range values and NaN are clipped)."""
+    """Map floats in [0, 1] to uint8 with rounding (out-of-range values and NaN are clipped).
+
+    uint8 input is taken to be frames already and returned as it is.
+    """
+    if np.asarray(frames).dtype == np.uint8:
+        return np.asarray(frames)
     x = np.nan_to_num(np.asarray(frames, dtype=np.float64), nan=0.0)
     return np.round(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
 
@@ -119,8 +130,9 @@ def _check_canvases(canvases):
     return a
 
 
-def _compose(panels, scale, target, read_boxes, read_n):
-    """Upscaled panels (N,h,w,c) with the upscaled target to the left; read box also shown on the target."""
+def _compose(panels, scale, target, read_boxes, read_n, gap=None):
+    """Upscaled panels (N,h,w,c) with the upscaled target to the left (`gap` px apart, default
+    2·scale); read box also shown on the target."""
     if target is None:
         return panels
     tgt = to_uint8(target)
@@ -135,7 +147,7 @@ def _compose(panels, scale, target, read_boxes, read_n):
     if read_boxes is not None:
         for t in range(1, len(lefts)):
             lefts[t] = draw_boxes(lefts[t], read_boxes[t - 1], None, read_n, None, scale)
-    gap = 2 * scale
+    gap = 2 * scale if gap is None else int(gap)
     width = tgt.shape[1] + gap + panels.shape[2]
     out = np.full(panels.shape[:2] + (width, panels.shape[3]), _BACKGROUND, np.uint8)
     out[:, :, : tgt.shape[1]] = lefts
@@ -144,19 +156,19 @@ def _compose(panels, scale, target, read_boxes, read_n):
 
 
 def drawing_frames(
-    canvases, *, scale=None, read_boxes=None, write_boxes=None, read_n=None, write_n=None, target=None
+    canvases, *, scale=None, read_boxes=None, write_boxes=None, read_n=None, write_n=None, target=None, gap=None
 ):
     """Frames of the drawing process: one per canvas c_0..c_T, upscaled, with glimpse t's boxes on frame t.
 
     Output is uint8 (T+1, H·s, W·s, C), or (T+1, H·s, 2·W·s + 2·s, C) when target is given
-    (target on the left, a 2·s-pixel white gap, then the canvas; the read box is drawn on the
+    (target on the left, a white gap of `gap` pixels, 2·s by default, then the canvas; the read box is drawn on the
     target too, since that is the image the read head looks at). Gray stays 1-channel unless
     boxes are drawn (then RGB). Frame 0 has no boxes.
     """
     c = _check_canvases(canvases)
     n_frames, h, w, _ = c.shape
     s = default_scale(h, w) if scale is None else int(scale)
-    frames = upscale(to_uint8(c), s)
+    frames = upscale(to_uint8(c), s)  # a new array, so boxes are drawn on it in place
     for name, boxes, n in (("read", read_boxes, read_n), ("write", write_boxes, write_n)):
         if boxes is not None:
             if np.shape(boxes) != (n_frames - 1, 4):
@@ -164,12 +176,12 @@ def drawing_frames(
             if n is None:
                 raise ValueError(f"{name}_n is needed with {name}_boxes")
     if read_boxes is not None or write_boxes is not None:
-        frames = _to_rgb(frames).copy()
+        frames = _to_rgb(frames)
         for t in range(1, n_frames):
             rb = None if read_boxes is None else read_boxes[t - 1]
             wb = None if write_boxes is None else write_boxes[t - 1]
             frames[t] = draw_boxes(frames[t], rb, wb, read_n, write_n, s)
-    return _compose(frames, s, target, read_boxes, read_n)
+    return _compose(frames, s, target, read_boxes, read_n, gap)
 
 
 def frame_durations(n_frames, frame_ms=60, hold_ms=1500):
@@ -191,11 +203,163 @@ def _as_frames(frames_uint8):
     return a
 
 
-def _palette_image(frame):
-    """One frame as a Pillow image ready for GIF: L (exact gray ramp) or P (adaptive median-cut palette)."""
-    if frame.shape[-1] == 1:
-        return Image.fromarray(np.ascontiguousarray(frame[..., 0]), "L")
-    return Image.fromarray(np.ascontiguousarray(frame), "RGB").quantize(256, method=Image.Quantize.MEDIANCUT)
+# ---------------------------------------------------------------------------------------------
+# GIF: one palette for the whole animation, ordered two-colour mixes, one GIF frame per frame.
+
+PALETTE_SIZE = 256
+# A colour on at least this share of the sampled pixels gets an exact palette entry of its own
+# (box outlines, gutters, label backdrops, a flat background), so it is never dithered.
+_RESERVED_SHARE = 0.002
+_MAX_RESERVED = 32
+# Entries kept for the colours farthest from the rest of the palette: a small dark corner or a
+# bright eye is rare in the sample the median cut sees, and without them it is drawn 30/255 off.
+_OUTLIERS = 16
+# A mix of two entries is chosen for its bias² + _SPREAD · its dither noise (per-pixel variance):
+# 0 takes any pair that averages closest, however far apart (grainy); 1 never dithers (bands).
+# 0.1 measured best against banding in bench/output_quality.py.
+_SPREAD = 0.1
+_CANDIDATES = 8  # the palette entries nearest a colour, among which its mix is chosen
+
+
+def _bayer(size=8):
+    """size×size ordered-dither thresholds in (0, 1), each k/size² + 1/(2·size²) once (Bayer's matrix)."""
+    m = np.zeros((1, 1), np.int64)
+    while len(m) < size:
+        m = np.block([[4 * m, 4 * m + 2], [4 * m + 3, 4 * m + 1]])
+    return ((m + 0.5) / m.size).astype(np.float32)
+
+
+_THRESHOLDS = _bayer()
+
+
+def _packed(rgb):
+    """(..., 3) uint8 → (...) uint32 0xRRGGBB, one number per colour."""
+    rgb = rgb.astype(np.uint32)
+    return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+
+
+def _unpacked(packed):
+    """(n,) 0xRRGGBB → (n, 3) uint8."""
+    packed = np.asarray(packed, np.uint32)
+    return np.stack([packed >> 16, (packed >> 8) & 255, packed & 255], axis=-1).astype(np.uint8)
+
+
+def animation_colours(frames):
+    """Every colour the RGB frames (N, H, W, 3) use, packed 0xRRGGBB and sorted: one 16 MiB bitmap,
+    one frame at a time, however many frames there are."""
+    seen = np.zeros(1 << 24, bool)
+    for frame in frames:
+        seen[_packed(frame)] = True
+    return np.flatnonzero(seen).astype(np.uint32)
+
+
+def gif_palette(frames, colours):
+    """The animation's one palette, (K ≤ 256, 3) uint8.
+
+    At most 256 colours: those colours, exactly. Otherwise frequent colours (see _RESERVED_SHARE),
+    a median cut of the rest, over the last frame (the finished drawing, held longest) and a
+    strided sample of every other frame about as large, and the colours farthest from those
+    (_OUTLIERS), picked one by one over every colour the animation uses.
+    """
+    if len(colours) <= PALETTE_SIZE:
+        return _unpacked(colours)
+    step = max(1, math.ceil(math.sqrt(len(frames) - 1)))
+    sample = np.concatenate([frames[-1].reshape(-1, 3)] + [f[::step, ::step].reshape(-1, 3) for f in frames[:-1]])
+    packed = _packed(sample)
+    values, counts = np.unique(packed, return_counts=True)
+    order = np.argsort(-counts, kind="stable")[:_MAX_RESERVED]
+    reserved = values[order[counts[order] >= _RESERVED_SHARE * len(packed)]]
+    rest = sample[~np.isin(packed, reserved)]
+    size = PALETTE_SIZE - len(reserved) - _OUTLIERS
+    cut = Image.fromarray(rest[:, None, :], "RGB").quantize(size, method=Image.Quantize.MEDIANCUT)
+    table = np.asarray(cut.getpalette()[: 3 * size], np.uint8).reshape(-1, 3)
+    palette = np.concatenate([_unpacked(reserved), table[np.unique(np.asarray(cut))]])
+    return np.concatenate([palette, _farthest(colours, palette, PALETTE_SIZE - len(palette))])
+
+
+def _distances(colours_rgb, table, chunk=8192):
+    """Squared distance of each colour (n, 3) float32 to its nearest entry of table (k, 3)."""
+    norms = (table**2).sum(axis=1)
+    out = np.empty(len(colours_rgb), np.float32)
+    for start in range(0, len(colours_rgb), chunk):
+        c = colours_rgb[start : start + chunk]
+        out[start : start + chunk] = (norms[None, :] - 2 * c @ table.T).min(axis=1) + (c**2).sum(axis=1)
+    return out
+
+
+def _farthest(colours, palette, count):
+    """`count` of the packed colours, each the farthest from the palette and those picked before it."""
+    rgb = _unpacked(colours).astype(np.float32)
+    gap = _distances(rgb, palette.astype(np.float32))
+    picked = []
+    for _ in range(count):
+        i = int(gap.argmax())
+        picked.append(i)
+        gap = np.minimum(gap, ((rgb - rgb[i]) ** 2).sum(axis=1))
+    return _unpacked(colours[picked]) if picked else np.zeros((0, 3), np.uint8)
+
+
+def colour_mixes(colours, palette, chunk=8192):
+    """How each colour is drawn with the palette: (first, second, share), one entry per colour.
+
+    `first` is the nearest palette entry; a share `share` of the pixels of that colour take
+    `second` instead, so that around any pixel the mix averages to the colour (projected on the
+    line between the two): a smooth gradient dithers between neighbouring entries instead of
+    breaking into bands. `second` is the one of the _CANDIDATES nearest entries whose mix has the
+    least bias² + _SPREAD · dither noise, so a mix never reaches for an entry far away. A colour in
+    the palette is drawn exactly (share 0). Distances are exact integers in float32.
+    """
+    table = palette.astype(np.float32)
+    norms = (table**2).sum(axis=1)
+    k = min(_CANDIDATES, len(table))
+    first = np.empty(len(colours), np.uint8)
+    second = np.empty(len(colours), np.uint8)
+    share = np.empty(len(colours), np.float32)
+    for start in range(0, len(colours), chunk):
+        c = _unpacked(colours[start : start + chunk]).astype(np.float32)
+        distance = norms[None, :] - 2 * c @ table.T  # |entry − c|² − |c|²
+        near = distance.argmin(axis=1)
+        candidates = np.argpartition(distance, k - 1, axis=1)[:, :k]  # (n, k), `near` among them
+        miss = (c - table[near])[:, None, :]
+        step = table[candidates] - table[near][:, None, :]
+        length = (step**2).sum(axis=-1)
+        t = np.clip((miss * step).sum(axis=-1) / np.maximum(length, 1e-9), 0.0, 1.0)
+        bias = ((miss - t[..., None] * step) ** 2).sum(axis=-1)
+        best = (bias + _SPREAD * t * (1 - t) * length).argmin(axis=1)
+        rows = np.arange(len(c))
+        first[start : start + chunk] = near
+        second[start : start + chunk] = candidates[rows, best]
+        share[start : start + chunk] = t[rows, best]
+    return first, second, share
+
+
+def _thresholds(height, width):
+    """The ordered-dither threshold of every pixel of a frame: fixed by position alone."""
+    rows, cols = _THRESHOLDS.shape
+    return np.tile(_THRESHOLDS, (-(-height // rows), -(-width // cols)))[:height, :width]
+
+
+def gif_indices(frames):
+    """(palette (K, 3) uint8, index(frame) → (H, W) uint8) for frames (N, H, W, 1|3).
+
+    Gray frames index the 256-level gray ramp with their own values, so they decode exactly. RGB
+    frames share one palette (gif_palette) and are drawn with ordered two-colour mixes
+    (colour_mixes). A pixel's index depends only on its colour and its position, never on the
+    frames before it, so a pixel that keeps its colour keeps its index: still areas do not shimmer,
+    and each GIF frame after the first need only hold the rectangle that changed.
+    """
+    if frames.shape[-1] == 1:
+        return np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1), lambda frame: frame[..., 0]
+    colours = animation_colours(frames)
+    palette = gif_palette(frames, colours)
+    first, second, share = colour_mixes(colours, palette)
+    thresholds = _thresholds(*frames.shape[1:3])
+
+    def index(frame):
+        k = np.searchsorted(colours, _packed(frame))
+        return np.where(share[k] > thresholds, second[k], first[k])
+
+    return palette, index
 
 
 def _skip_sub_blocks(data, pos):
@@ -205,70 +369,93 @@ def _skip_sub_blocks(data, pos):
     return pos + 1
 
 
-def _gif_frame_parts(single_gif):
-    """(colour table, interlace flag, LZW image data) of the one image in a single-frame GIF."""
-    packed = single_gif[10]
-    pos = 13
-    table = None
-    if packed & 0x80:
-        size = 3 << ((packed & 7) + 1)
-        table, pos = single_gif[pos : pos + size], pos + size
-    while single_gif[pos] == 0x21:  # extensions
-        pos = _skip_sub_blocks(single_gif, pos + 2)
-    if single_gif[pos] != 0x2C:
+def _lzw(indices, palette_bytes):
+    """The LZW-coded image data (minimum code size byte and sub-blocks) of indices (h, w) uint8.
+
+    Pillow codes it as a one-frame GIF and the data is cut out of that file.
+    """
+    image = Image.fromarray(np.ascontiguousarray(indices), "P")
+    image.putpalette(palette_bytes)
+    buf = io.BytesIO()
+    image.save(buf, format="GIF", optimize=False, interlace=False)
+    data = buf.getvalue()
+    pos = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)
+    while data[pos] == 0x21:  # extensions
+        pos = _skip_sub_blocks(data, pos + 2)
+    if data[pos] != 0x2C or data[pos + 9] & 0x80:
         raise RuntimeError("unexpected GIF layout from Pillow")
-    img_packed = single_gif[pos + 9]
-    pos += 10
-    if img_packed & 0x80:
-        size = 3 << ((img_packed & 7) + 1)
-        table, pos = single_gif[pos : pos + size], pos + size
-    start = pos
-    pos = _skip_sub_blocks(single_gif, pos + 1)  # +1: LZW minimum code size byte
-    return table, img_packed & 0x40, single_gif[start:pos]
+    start = pos + 10
+    return data[start : _skip_sub_blocks(data, start + 1)]  # +1: the minimum code size byte
 
 
-def _table_bits(table):
-    """GIF's 3-bit colour table size field for a table of 2**(bits+1) entries."""
-    return (len(table) // 3).bit_length() - 2
+def _changed(before, after):
+    """(x, y, w, h) of the smallest rectangle holding every pixel that differs; 1×1 if none does."""
+    rows = np.flatnonzero((before != after).any(axis=1))
+    if not len(rows):
+        return 0, 0, 1, 1
+    cols = np.flatnonzero((before[rows[0] : rows[-1] + 1] != after[rows[0] : rows[-1] + 1]).any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)
 
 
 def encode_gif(frames_uint8, durations_ms):
     """Animated GIF bytes, looping forever, exactly one GIF frame per input frame.
 
-    Gray (1-channel) frames use the exact 256-level gray palette, so decoding gives back the
-    same uint8 values. RGB frames get their own 256-colour median-cut palette, no dithering:
-    dithering would break up the crisp upscaled pixel blocks and make still areas shimmer from
-    frame to frame (median cut is ~1.8/255 mean error on photos, octree ~2.9; a k-means pass
-    gains ~0.3 at 4x the time). Each frame is LZW-encoded by Pillow and
-    the container is assembled here, because Pillow's animated writer merges identical
-    consecutive frames (which would change the frame count). Durations are stored in 1/100 s:
-    they are rounded to 10 ms and raised to at least 20 ms (browsers slow shorter delays to 100 ms).
+    Colours come from gif_indices: gray decodes exactly; RGB uses one palette for the whole
+    animation with ordered dithering, so smooth gradients do not band and still areas do not
+    shimmer. Each frame after the first holds only the rectangle that changed (drawn over the
+    frame before). Durations are stored in 1/100 s: rounded to 10 ms and raised to at least 20 ms
+    (browsers slow shorter delays to 100 ms).
+
+    The container is assembled here: Pillow 13's animated writer drops a frame identical to the
+    one before it (adding its duration to that one) and has no option to keep it, and imageio's
+    GIF writers go through Pillow's (v3) or quantise each frame alone (legacy); a frame per glimpse
+    is what a viewer stepping through the drawing needs.
     """
     frames = _as_frames(frames_uint8)
     if len(durations_ms) != len(frames):
         raise ValueError(f"{len(frames)} frames but {len(durations_ms)} durations")
     n, h, w, _ = frames.shape
-    parts = []
-    for frame in frames:
-        buf = io.BytesIO()
-        _palette_image(frame).save(buf, format="GIF", optimize=False, interlace=False)
-        parts.append(_gif_frame_parts(buf.getvalue()))
-    global_table = parts[0][0]
+    palette, index = gif_indices(frames)
+    bits = max(1, math.ceil(math.log2(len(palette))))
+    table = np.zeros((1 << bits, 3), np.uint8)
+    table[: len(palette)] = palette
     out = io.BytesIO()
-    out.write(b"GIF89a" + struct.pack("<HHBBB", w, h, 0x80 | 0x70 | _table_bits(global_table), 0, 0))
-    out.write(global_table)
+    out.write(b"GIF89a" + struct.pack("<HHBBB", w, h, 0x80 | 0x70 | (bits - 1), 0, 0))
+    out.write(table.tobytes())
     out.write(b"\x21\xff\x0bNETSCAPE2.0\x03\x01" + struct.pack("<H", 0) + b"\x00")  # loop forever
-    for (table, interlace, data), ms in zip(parts, durations_ms):
+    before = None
+    for frame, ms in zip(frames, durations_ms):
+        indices = index(frame)
+        x, y, width, height = (0, 0, w, h) if before is None else _changed(before, indices)
+        before = indices
         delay = min(max(round(float(ms) / 10.0), 2), 0xFFFF)
         out.write(b"\x21\xf9\x04" + struct.pack("<BHB", 1 << 2, delay, 0) + b"\x00")  # disposal 1: keep
-        local = table != global_table
-        flags = interlace | ((0x80 | _table_bits(table)) if local else 0)
-        out.write(b"\x2c" + struct.pack("<HHHHB", 0, 0, w, h, flags))
-        if local:
-            out.write(table)
-        out.write(data)
+        out.write(b"\x2c" + struct.pack("<HHHHB", x, y, width, height, 0))
+        out.write(_lzw(indices[y : y + height, x : x + width], table.tobytes()))
     out.write(b"\x3b")
     return out.getvalue()
+
+
+def encode_webp(frames_uint8, durations_ms, lossless=True, quality=None):
+    """Animated WebP bytes in full colour, looping forever, with Pillow's writer (libwebp).
+
+    libwebp drops a frame identical to the one before it and adds its duration to that one (it
+    has no option to keep it), so the animation plays the same but may hold fewer frames.
+    """
+    problem = encoder_problem("webp")
+    if problem:
+        raise DrawartError(problem)
+    frames = _as_frames(frames_uint8)
+    if len(durations_ms) != len(frames):
+        raise ValueError(f"{len(frames)} frames but {len(durations_ms)} durations")
+    mode = "L" if frames.shape[-1] == 1 else "RGB"
+    images = [Image.fromarray(frame[..., 0] if mode == "L" else frame, mode) for frame in frames]
+    buf = io.BytesIO()
+    images[0].save(buf, format="WEBP", save_all=True, append_images=images[1:], loop=0,
+                   duration=[int(ms) for ms in durations_ms], lossless=lossless,
+                   quality=WEBP_QUALITY if quality is None else quality,
+                   method=WEBP_METHOD)
+    return buf.getvalue()
 
 
 def _font(size):
@@ -299,7 +486,7 @@ def label_frame(frame_uint8, text):
     return img
 
 
-def evolution_frames(final_canvases, steps, *, scale=None, target=None):
+def evolution_frames(final_canvases, steps, *, scale=None, target=None, gap=None):
     """One frame per training milestone: that milestone's final canvas, upscaled and labelled "step N"."""
     c = _check_canvases(final_canvases)
     if len(steps) != len(c):
@@ -307,7 +494,7 @@ def evolution_frames(final_canvases, steps, *, scale=None, target=None):
     s = default_scale(*c.shape[1:3]) if scale is None else int(scale)
     panels = upscale(to_uint8(c), s)
     panels = np.stack([label_frame(p, f"step {int(n)}") for p, n in zip(panels, steps)])
-    return _compose(panels, s, target, None, None)
+    return _compose(panels, s, target, None, None, gap)
 
 
 def tile(cells, columns=None, gap=4, background=_BACKGROUND):
@@ -361,14 +548,23 @@ def _even(frames):
     return np.pad(frames, ((0, 0), (0, ph), (0, pw), (0, 0)), mode="edge") if ph or pw else frames
 
 
+def encoder_problem(fmt):
+    """Why `fmt` cannot be written with what is installed here, in one line saying what to do; else None."""
+    if fmt == "mp4":
+        try:
+            importlib.import_module("imageio_ffmpeg")
+        except ImportError:
+            return "MP4 output needs the optional imageio-ffmpeg package: pip install 'drawart[mp4]'"
+    if fmt == "webp" and not features.check("webp"):
+        return "WebP output needs a Pillow built with libwebp (pip's Pillow wheels have it): pip install -U pillow"
+    return None
+
+
 def encode_mp4(frames_uint8, fps):
     """H.264 MP4 bytes via imageio's ffmpeg plugin (optional dependency imageio-ffmpeg)."""
-    try:
-        importlib.import_module("imageio_ffmpeg")
-    except ImportError:
-        raise DrawartError(
-            "MP4 output needs the optional imageio-ffmpeg package: pip install 'drawart[mp4]'"
-        ) from None
+    problem = encoder_problem("mp4")
+    if problem:
+        raise DrawartError(problem)
     import imageio.v3 as iio
 
     frames = _even(_to_rgb(_as_frames(frames_uint8)))

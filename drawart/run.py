@@ -96,6 +96,31 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     fsync_dir(path.parent)
 
 
+def record_path(path: Path) -> Path:
+    """Where the record of what made an output file lies: beside it, hidden so the folder lists
+    pictures only: `.step-0005000.gif.json`."""
+    return path.with_name(f".{path.name}.json")
+
+
+def write_with_record(path: Path, data: bytes, record: dict) -> None:
+    """Write an output file and, first, the record of what made it, each atomically.
+
+    Record first: a crash between the two leaves a record without its file, which is simply
+    made again, never a file whose record is missing or says something else.
+    """
+    atomic_write_bytes(record_path(path), (json.dumps(record, indent=1, sort_keys=True) + "\n").encode("utf-8"))
+    atomic_write_bytes(path, data)
+
+
+def read_record(path: Path) -> dict | None:
+    """The record beside an output file, or None when there is none or it cannot be read."""
+    try:
+        record = json.loads(record_path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:

@@ -39,8 +39,9 @@ def resumed_run(tmp_path_factory):
 
 def test_milestones_fire_at_exact_steps_across_a_resume(resumed_run):
     run = resumed_run
-    gifs = sorted(p.name for p in run.gifs.iterdir())
+    gifs = sorted(p.name for p in run.gifs.glob("*.gif"))
     assert gifs == ["step-0000004.gif", "step-0000008.gif", "step-0000012.gif", "step-0000016.gif"]
+    assert all((run.gifs / f".{name}.json").is_file() for name in gifs)  # what made each, for drawart gif
     # The kept weights are never rotated away, unlike regular checkpoints.
     assert sorted(p.name for p in run.milestones.iterdir()) == [g[:-4] for g in gifs]
     assert sorted(p.name for p in run.checkpoints.iterdir()) == ["step-0000010", "step-0000015", "step-0000017"]

@@ -356,6 +356,127 @@ def test_sample_and_info_bad_arguments_are_one_line(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
+# gif and sample: formats, timing, outputs kept unless --force, encoders refused before any work.
+
+
+@pytest.fixture(scope="module")
+def drawn_run(tmp_path_factory):
+    """A tiny gray run with milestones at steps 4 and 8, whose fit wrote their GIFs (and records)."""
+    from conftest import gray_gradient
+
+    folder = tmp_path_factory.mktemp("drawn")
+    image = folder / "gray.png"
+    Image.fromarray(gray_gradient()).save(image)
+    return trained_run(image, folder / "run")
+
+
+def durations_of(path: Path) -> list[int]:
+    from PIL import ImageSequence
+
+    with Image.open(path) as image:
+        got = []
+        for frame in ImageSequence.Iterator(image):
+            frame.load()  # WebP sets a frame's duration when it is decoded
+            got.append(frame.info["duration"])
+        return got
+
+
+def no_model(monkeypatch):
+    """Make loading a model fail loudly: what is refused or kept must never get that far."""
+    from drawart import train
+
+    def load_model(run):
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(train, "load_model", load_model)
+
+
+def test_gif_and_sample_formats_with_frame_and_hold_times(drawn_run):
+    T = 3  # TINY's glimpses: T + 1 frames
+    result = invoke("gif", drawn_run, "--every", "8", "--format", "webp", "--frame-ms", "40", "--hold-ms", "900")
+    assert result.exit_code == 0, result.output
+    webp = drawn_run / "gifs" / "step-0000008-40ms-hold900ms.webp"
+    with Image.open(webp) as image:
+        assert image.format == "WEBP" and image.size == Image.open(drawn_run / "gifs" / "step-0000008.gif").size
+    # libwebp merges identical consecutive frames (adding their times): the total is kept.
+    got = durations_of(webp)
+    assert sum(got) == 40 * T + 900 and got[-1] >= 900 and len(got) <= T + 1
+    assert invoke("gif", drawn_run, "--every", "8", "--frame-ms", "30").exit_code == 0
+    assert durations_of(drawn_run / "gifs" / "step-0000008-30ms.gif") == [30] * T + [1500]
+    result = invoke("sample", drawn_run, "-n", "2", "--format", "webp", "--hold-ms", "700")
+    assert result.exit_code == 0, result.output
+    assert sum(durations_of(drawn_run / "samples" / "step-0000008-2samples-seed0-60ms-hold700ms.webp")) == 60 * T + 700
+    assert invoke("sample", drawn_run, "-n", "2", "--frame-ms", "80").exit_code == 0
+    assert durations_of(drawn_run / "samples" / "step-0000008-2samples-seed0-80ms.gif") == [80] * T + [1500]
+
+
+def test_gif_keeps_what_it_made_before_unless_forced(drawn_run, monkeypatch):
+    gifs = drawn_run / "gifs"
+    fit_made = snapshot(gifs)
+    assert {p.name for p in fit_made} >= {"step-0000004.gif", ".step-0000004.gif.json", "step-0000008.gif"}
+    with monkeypatch.context() as patch:
+        no_model(patch)
+        result = invoke("gif", drawn_run)  # fit's milestone GIFs are what gif makes by default
+        assert result.exit_code == 0, result.output
+        assert result.output.count("made before with these options") == 2
+        assert invoke("gif", drawn_run, "--every", "4").exit_code == 0
+    assert snapshot(gifs) == fit_made
+    result = invoke("gif", drawn_run, "--every", "4", "--force")
+    assert result.exit_code == 0 and "wrote" in result.output
+    again = drawn_run / "gifs" / "step-0000004.gif"
+    assert again.read_bytes() == fit_made[again][0] and again.stat().st_mtime_ns != fit_made[again][1]
+    # A file without its record (an earlier drawart made it) is kept, and said so.
+    (gifs / ".step-0000008.gif.json").unlink()
+    before = snapshot(gifs)
+    with monkeypatch.context() as patch:
+        no_model(patch)
+        result = invoke("gif", drawn_run, "--every", "8")
+    assert result.exit_code == 0 and "kept" in result.output and "--force replaces it" in result.output
+    assert snapshot(gifs) == before
+    # Other options make another file; no temporary file is left behind.
+    assert invoke("gif", drawn_run, "--every", "8", "--nearest").exit_code == 0
+    assert (gifs / "step-0000008-nearest.gif").exists() and not list(gifs.glob(".*.tmp-*"))
+
+
+def test_sample_and_evolution_are_kept_unless_forced(drawn_run, monkeypatch):
+    for args in (["sample", drawn_run, "-n", "3"], ["gif", drawn_run, "--evolution"]):
+        assert invoke(*args).exit_code == 0
+        with monkeypatch.context() as patch:
+            no_model(patch)
+            result = invoke(*args)
+        assert result.exit_code == 0 and "made before" in result.output, result.output
+        result = invoke(*args, "--force")
+        assert result.exit_code == 0 and "wrote" in result.output
+
+
+@pytest.mark.parametrize("command", ["gif", "sample"])
+@pytest.mark.parametrize("fmt", ["mp4", "webp"])
+def test_a_missing_encoder_is_refused_before_any_work(tmp_path, monkeypatch, command, fmt):
+    import sys
+
+    from drawart import render
+
+    run = fabricated_run(tmp_path / "run")
+    before = snapshot(run.path)
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)  # makes `import imageio_ffmpeg` fail
+    monkeypatch.setattr(render.features, "check", lambda name: False)  # a Pillow without libwebp
+    no_model(monkeypatch)
+    result = invoke(command, run.path, "--format", fmt)
+    assert_one_line_error(result, "imageio-ffmpeg" if fmt == "mp4" else "libwebp")
+    assert snapshot(run.path) == before
+
+
+def test_bad_frame_and_hold_times_are_one_line(tmp_path, monkeypatch):
+    run = fabricated_run(tmp_path / "run")
+    before = snapshot(run.path)
+    no_model(monkeypatch)
+    for command in ("gif", "sample"):
+        for option, value in (("--frame-ms", "0"), ("--frame-ms", "-5"), ("--hold-ms", "0"), ("--frame-ms", "fast")):
+            assert_one_line_error(invoke(command, run.path, option, value), option)
+    assert snapshot(run.path) == before
+
+
+# ---------------------------------------------------------------------------------------------
 # export and page: what they refuse, and where they write (the drawing itself: test_page, test_e2e).
 
 
@@ -514,7 +635,8 @@ def test_the_page_of_a_data_set_draws_with_its_bound_curve_in_chromium(digits_ru
 
 def test_sample_of_a_data_set_is_deterministic_with_its_seed(digits_run):
     def sample(seed):
-        assert invoke("sample", digits_run, "-n", "4", "--seed", seed, "--no-boxes").exit_code == 0
+        # --force: the same grid is drawn again, not kept from the call before.
+        assert invoke("sample", digits_run, "-n", "4", "--seed", seed, "--no-boxes", "--force").exit_code == 0
         return (digits_run / "samples" / f"step-0000300-4samples-noboxes-seed{seed}.gif").read_bytes()
 
     first = sample(5)

@@ -28,6 +28,12 @@ def test_output_names_sort_by_step_and_never_collide():
     assert drawing.output_name(5, other, "png-sheet") == "step-0000005-noboxes-side-128px-seed3.png"
     # Samples always name their count and seed, so another -n or --seed never replaces a grid.
     assert drawing.output_name(5, RenderConfig(), "gif", samples=16) == "step-0000005-16samples-seed0.gif"
+    # Blocks and other timings are named; a still PNG sheet has no timing to name.
+    assert drawing.output_name(5, RenderConfig(smooth=False), "webp") == "step-0000005-nearest.webp"
+    timed = RenderConfig(frame_ms=40, hold_ms=3000)
+    assert drawing.output_name(5, timed, "gif") == "step-0000005-40ms-hold3000ms.gif"
+    assert drawing.output_name(5, RenderConfig(frame_ms=40), "gif") == "step-0000005-40ms.gif"
+    assert drawing.output_name(5, timed, "png-sheet") == "step-0000005.png"
 
 
 def test_windows_are_mapped_to_the_rendered_grid(model):
@@ -40,12 +46,64 @@ def test_windows_are_mapped_to_the_rendered_grid(model):
 
 
 def test_reconstruction_frames_end_on_the_final_canvas(model, pixels):
-    options = RenderConfig(boxes=False)
+    options = RenderConfig(boxes=False, smooth=False)
     frames = drawing.reconstruction_frames(model, pixels, options)
     scale = render.default_scale(6, 9)
     assert frames.shape == (model.config.glimpses + 1, 6 * scale, 9 * scale, 1)
     final = model.trace(pixels, seed=options.seed)["canvases"][-1]
     np.testing.assert_array_equal(frames[-1], render.upscale(render.to_uint8(final), scale))
+
+
+def test_smooth_draws_at_the_output_size_on_a_finer_grid(model, pixels):
+    # 6×9 shown at ≥ 256 px: the nearest render upscales 9 px by s, the smooth one evaluates the
+    # write filters on a grid s times finer. Same frame size; the smooth canvas is the fine trace.
+    s = render.default_scale(6, 9)
+    nearest = drawing.reconstruction_frames(model, pixels, RenderConfig(boxes=False, smooth=False))
+    smooth = drawing.reconstruction_frames(model, pixels, RenderConfig(boxes=False))
+    assert smooth.shape == nearest.shape == (model.config.glimpses + 1, 6 * s, 9 * s, 1)
+    fine = model.trace(pixels, grid_scale=s)["canvases"]
+    np.testing.assert_array_equal(smooth, render.to_uint8(fine))
+    blocks = smooth[-1, :, :, 0].reshape(6, s, 9, s)
+    assert (blocks != blocks[:, :1, :, :1]).any()  # not s×s blocks of one value
+    # Side by side, the gap between target and canvas is the blocky render's 2·s pixels.
+    side = drawing.reconstruction_frames(model, pixels, RenderConfig(boxes=False, side_by_side=True))
+    assert side.shape[2] == 2 * 9 * s + 2 * s and (side[:, :, 9 * s : 9 * s + 2 * s] == 255).all()
+    # A grid of samples keeps the blocky grid's size and gutters too.
+    grid = drawing.sample_frames(model, 5, RenderConfig(boxes=False))
+    assert grid.shape == drawing.sample_frames(model, 5, RenderConfig(boxes=False, smooth=False)).shape
+
+
+def test_renders_keep_one_uint8_canvas_at_a_time(model, pixels):
+    # At --render-size 1024 the T float canvases were the bulk of a render: each leaves the model
+    # through `keep` as it is made, and only what keep returns is stacked.
+    seen = []
+
+    def keep(canvas):
+        seen.append((canvas.dtype, canvas.shape))
+        return render.to_uint8(canvas)
+
+    traced = model.trace(pixels, grid_scale=4, keep=keep)
+    T = model.config.glimpses
+    assert seen == [(np.dtype("float32"), (1, 24, 36, 1))] * (T + 1)
+    assert traced["canvases"].dtype == np.uint8 and traced["canvases"].shape == (T + 1, 24, 36, 1)
+    np.testing.assert_array_equal(traced["canvases"], render.to_uint8(model.trace(pixels, grid_scale=4)["canvases"]))
+    drawn = model.generate(3, grid_scale=2, keep=render.to_uint8)["canvases"]
+    assert drawn.dtype == np.uint8 and drawn.shape == (T + 1, 3, 12, 18, 1)
+
+
+def test_a_record_matches_only_what_the_same_options_make():
+    options = RenderConfig(frame_ms=40)
+    record = drawing.output_record(options, "gif", [5])
+    assert drawing.made_alike(record, options, "gif", [5])
+    assert not drawing.made_alike(record, RenderConfig(), "gif", [5])
+    assert not drawing.made_alike(record, options, "webp", [5])
+    assert not drawing.made_alike(record, options, "gif", [5, 10])  # an evolution of other milestones
+    # A record from before `smooth` existed reads as what that release drew: nearest-neighbour blocks.
+    older = {**record, "render": {k: v for k, v in record["render"].items() if k != "smooth"}}
+    assert not drawing.made_alike(older, options, "gif", [5])
+    assert drawing.made_alike(older, RenderConfig(frame_ms=40, smooth=False), "gif", [5])
+    assert not drawing.made_alike({"render": {"nonsense": 1}}, options, "gif", [5])
+    assert not drawing.made_alike(None, options, "gif", [5])
 
 
 def test_render_size_draws_on_a_finer_grid(model, pixels):
@@ -75,7 +133,7 @@ def test_evolution_has_one_labelled_frame_per_milestone(model, pixels):
 
 
 def test_samples_are_drawn_in_step_in_a_grid(model):
-    options = RenderConfig(boxes=False, seed=4)
+    options = RenderConfig(boxes=False, seed=4, smooth=False)
     frames = drawing.sample_frames(model, 5, options)
     # 5 drawings of 6×9: 3 columns, 2 rows; the whole grid (27 px wide) is upscaled to >= 256 px.
     s = render.default_scale(2 * 6, 3 * 9)
@@ -113,7 +171,7 @@ def images():
 
 
 def test_a_set_is_redrawn_in_step_in_a_grid(model, images):
-    options = RenderConfig(boxes=False, seed=3)
+    options = RenderConfig(boxes=False, seed=3, smooth=False)
     frames = drawing.reconstruction_frames(model, images, options)
     # 5 drawings of 6×9: 3 columns, 2 rows, the whole 12×27 grid upscaled to >= 256 px, 2·s gutters.
     s = render.default_scale(2 * 6, 3 * 9)

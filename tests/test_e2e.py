@@ -43,7 +43,7 @@ def test_fit_gif_sample_info(fitted):
     assert "from step 8" in resumed and "step 10/10" not in resumed
     with chdir(folder):
         run = Path("outputs/rgb")
-        assert sorted(p.name for p in (run / "gifs").iterdir() if p.name.startswith("step-")) == ["step-0000004.gif", "step-0000008.gif"]
+        assert sorted(p.name for p in (run / "gifs").glob("step-*.gif")) == ["step-0000004.gif", "step-0000008.gif"]
         assert any((run / "tensorboard").iterdir())
 
         # The commands that read a run default to the latest one under outputs/.

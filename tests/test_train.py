@@ -198,7 +198,7 @@ def test_mirrored_over_two_devices_matches_one_device(digits_npz, tmp_path):
     for name in ("metrics.csv", "validation.csv"):
         rows = lambda run: np.array([line.split(",")[:4] for line in (tmp_path / run / name).read_text().splitlines()[1:]], float)
         np.testing.assert_allclose(rows("mirrored"), rows("single"), rtol=1e-4)
-    assert sorted(p.name for p in (tmp_path / "mirrored" / "gifs").iterdir()) == ["step-0000006.gif", "step-0000012.gif"]
+    assert sorted(p.name for p in (tmp_path / "mirrored" / "gifs").glob("*.gif")) == ["step-0000006.gif", "step-0000012.gif"]
 
 
 def test_mirrored_refuses_a_batch_that_does_not_split_evenly(digits_npz, tmp_path):
