@@ -341,7 +341,7 @@
     var steps = [], values = [];
     series.forEach(function (line) {
       line.steps.forEach(function (s, k) {
-        if (isFinite(line.values[k])) { steps.push(s); values.push(line.values[k]); }
+        if (Number.isFinite(line.values[k])) { steps.push(s); values.push(line.values[k]); }
       });
     });
     element("text", { x: left, y: 18, "class": "title" }, svg).textContent = title;
@@ -370,7 +370,7 @@
     var marker = element("line", { y1: top, y2: H - bottom, stroke: "#3b5ba5", "stroke-dasharray": "4 3", visibility: "hidden" }, svg);
     markers.push({ line: marker, x: px, x0: x0, x1: x1 });
     series.forEach(function (line, k) {
-      var points = line.steps.map(function (s, i) { return isFinite(line.values[i]) ? px(s).toFixed(1) + "," + py(line.values[i]).toFixed(1) : null; });
+      var points = line.steps.map(function (s, i) { return Number.isFinite(line.values[i]) ? px(s).toFixed(1) + "," + py(line.values[i]).toFixed(1) : null; });
       element("polyline", { points: points.filter(Boolean).join(" "), fill: "none", stroke: line.colour, "stroke-width": 1.6, "stroke-linejoin": "round" }, svg);
       if (series.length > 1) {
         element("text", { x: W - right - 4, y: top + 14 + 14 * k, "text-anchor": "end", style: "fill: " + line.colour }, svg).textContent = line.label;  // over the style sheet's grey

@@ -15,6 +15,7 @@ import base64
 import html
 import io
 import json
+import math
 import re
 import shlex
 import time
@@ -114,7 +115,12 @@ def curves(rows: list[dict], columns) -> dict:
     steps = sorted(by_step)
     every = max(1, -(-len(steps) // MAX_POINTS))
     steps = steps[::every] + ([steps[-1]] if steps and (len(steps) - 1) % every else [])
-    return {"step": steps, **{c: [by_step[s][c] for s in steps] for c in columns}}
+    return {"step": steps, **{c: [_finite(by_step[s][c]) for s in steps] for c in columns}}
+
+
+def _finite(value):
+    """A logged value, or None (a gap in the curve) for a non-finite one such as a skipped step's loss."""
+    return value if value is None or math.isfinite(value) else None
 
 
 def resume_command(run: rundir.RunDir, config) -> str:

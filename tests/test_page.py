@@ -134,3 +134,8 @@ def test_inline_data_cannot_end_its_script_element(tmp_path):
     text = page.page_html(run, {}, [], None, np.zeros((6, 9, 1)))
     assert text.count("</script>") == text.count("<script")  # the run's path did not close one early
     assert "\\u003c/script>\\u003cscript>alert(1)" in text
+
+
+def test_a_non_finite_logged_value_is_a_gap_in_its_curve():
+    rows = [{"step": 50, "loss": 2.0}, {"step": 100, "loss": float("nan")}, {"step": 150, "loss": float("inf")}]
+    assert page.curves(rows, ["loss"]) == {"step": [50, 100, 150], "loss": [2.0, None, None]}

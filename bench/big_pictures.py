@@ -1,0 +1,101 @@
+"""Detail at print sizes: PSNR of the default model on real photos at 256 and 512 px, by wall time.
+
+Each run is `drawart fit PHOTO --size S` with every other option at its default, through the real
+`drawart.train.fit`, on all the cores TensorFlow finds, one run at a time (the figures are minutes
+of training, so run it on an otherwise idle machine). The clock includes start-up and compiling,
+as a user waits for them, and stops while the bench measures. At each mark it prints:
+
+- PSNR of the reconstruction with fixed noise (seed 0), dB, and the step reached;
+- share: the median write window's area over glimpses 5..T, as a share of the image;
+- ripple: the worst coverage ripple (max/min of the summed write filters) over all glimpses.
+
+Photos are looked up in examples/, then in ../shared/data/.
+
+    python bench/big_pictures.py [--sizes 256 512] [--minutes 2 4 8 16] [--photos chelsea coffee astronaut]
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from strokes import photo_path
+
+PHOTOS = ("chelsea", "coffee", "astronaut")
+
+
+def child(photo: str, size: int, minutes: list[float]) -> None:
+    """Train one photo at one size, printing one JSON line per time mark."""
+    started = time.monotonic()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+
+    from drawart import strokes, train
+    from drawart.batches import TrainingData
+    from drawart.config import ModelConfig, RunConfig, TrainConfig
+    from drawart.image import load_image
+    from drawart.run import RunDir
+
+    pixels = load_image(photo_path(photo), size=size).pixels
+    height, width, channels = pixels.shape
+    model = ModelConfig(height=height, width=width, channels=channels)
+    config = RunConfig(model=model, train=TrainConfig(steps=10**7, gif_every=0, checkpoint_every=10**6))
+    marks = sorted(60 * m for m in minutes)
+
+    class AtMarks(keras.callbacks.Callback):
+        paused = 0.0  # seconds spent measuring, off the clock
+
+        def on_train_batch_end(self, batch, logs=None):
+            if time.monotonic() - started - self.paused < marks[0]:
+                return
+            mark, pause = marks.pop(0) / 60, time.monotonic()
+            step = int(self.model.optimizer.iterations.numpy())
+            figures = strokes.measure(self.model, pixels).summary()
+            print(json.dumps({"minutes": mark, "step": step, **figures}), flush=True)
+            self.paused += time.monotonic() - pause
+            if not marks:
+                self.model.stop_training = True
+
+    with tempfile.TemporaryDirectory() as tmp:
+        run = RunDir(Path(tmp) / "run")
+        run.create(config)
+        train.fit(run, TrainingData.picture(pixels), config, echo=lambda _: None, extra_callbacks=[AtMarks()])
+
+
+def run_job(photo: str, size: int, minutes: list[float]) -> list[dict]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", photo, str(size), "--minutes", *map(str, minutes)],
+        capture_output=True, text=True,
+    )
+    if out.returncode:
+        raise RuntimeError(f"{photo} at {size} px failed:\n{out.stderr[-2000:]}")
+    return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
+    parser.add_argument("--minutes", type=float, nargs="+", default=[2, 4, 8, 16])
+    parser.add_argument("--photos", nargs="+", default=list(PHOTOS))
+    parser.add_argument("--child", nargs=2, metavar=("PHOTO", "SIZE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], int(args.child[1]), args.minutes)
+        return
+    print(f"defaults but --size; {os.cpu_count()} cores; PSNR (dB) of the reconstruction with fixed noise "
+          f"after so many minutes of training (step reached); share and ripple at the last mark")
+    print(f"{'photo':10s}{'size':>6s}" + "".join(f"{f'@{m:g} min':>16s}" for m in args.minutes) + f"{'share':>8s}{'ripple':>8s}")
+    for size in args.sizes:
+        for photo in args.photos:
+            rows = run_job(photo, size, args.minutes)
+            cells = "".join(f"{r['psnr']:8.2f} ({r['step']:5d})" for r in rows)
+            last = rows[-1]
+            print(f"{photo:10s}{size:6d}{cells}{last['share']:8.2f}{last['ripple']:8.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
