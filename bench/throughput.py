@@ -12,7 +12,11 @@ Each side runs in its own process (so peak memory is its own); steady-state it/s
 call (compilation). Start-up is the wall time of `drawart fit --steps 1` from launch to exit, for a
 new run and for a resume.
 
-    python bench/throughput.py [--steps 1000]
+Then the image-sized work against the LSTMs: the default model (T 32, 256-unit LSTMs, read 5,
+write 20, local windows) on examples/chelsea.png at 64 px gray, 64 px RGB and 256 px RGB, each
+through the real path, and each one's it/s as a share of the gray 64 px one's.
+
+    python bench/throughput.py [--steps 1000] [--sizes-only]
 """
 
 import argparse
@@ -27,6 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = ROOT / "examples" / "camera.png"
+SIZES_IMAGE = ROOT / "examples" / "chelsea.png"
+SIZES = {"gray 64 px": (64, True), "RGB 64 px": (64, False), "RGB 256 px": (256, False)}  # (size, gray)
 
 
 def child(side: str, steps: int) -> dict:
@@ -39,10 +45,16 @@ def child(side: str, steps: int) -> dict:
     from drawart.image import load_image
     from drawart.run import RunDir
 
-    pixels = load_image(IMAGE, size=64, gray=True).pixels
-    # The reference configuration of the speed issue (write N = 12; the default is now 20).
-    model_config = ModelConfig(height=64, width=64, channels=1, read_n=5, write_n=12, glimpses=32, hidden=256, z=32)
-    if side == "drawart":
+    if side in SIZES:
+        size, gray = SIZES[side]
+        pixels = load_image(SIZES_IMAGE, size=size, gray=gray).pixels
+        model_config = ModelConfig(height=pixels.shape[0], width=pixels.shape[1], channels=pixels.shape[2])
+    else:
+        pixels = load_image(IMAGE, size=64, gray=True).pixels
+        # The reference configuration of the speed issue (write N = 12; the default is now 20).
+        model_config = ModelConfig(height=64, width=64, channels=1, read_n=5, write_n=12, glimpses=32, hidden=256, z=32,
+                                   window="paper", max_window=1.0, block_in=0)
+    if side != "baseline":
         config = RunConfig(model=model_config, train=TrainConfig(steps=steps, gif_every=0))
         with tempfile.TemporaryDirectory() as tmp:
             run = RunDir(Path(tmp) / "run")
@@ -93,22 +105,33 @@ def startup_seconds(args: list[str]) -> float:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--child", choices=["drawart", "baseline"])
+    parser.add_argument("--child", choices=["drawart", "baseline", *SIZES])
+    parser.add_argument("--sizes-only", action="store_true", help="only the rows of the default model at three sizes")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.steps)))
         return
 
+    if not args.sizes_only:
+        reference(args.steps)
+    rates = {name: run_child(name, args.steps)["it_per_s"] for name in SIZES}
+    print("the default model on chelsea.png, it/s and as a share of gray 64 px:")
+    for name, rate in rates.items():
+        print(f"  {name:11s} {rate:6.1f} it/s   {rate / rates['gray 64 px']:.2f}x")
+
+
+def reference(steps: int):
+    """The reference model against the baseline, and start-up times."""
     with tempfile.TemporaryDirectory() as tmp:
         out = ["--out", str(Path(tmp) / "run"), "--gif-every", "0"]
         new = startup_seconds([*out, "--steps", "1"])
         resumed = startup_seconds([*out, "--steps", "2"])
     print(f"start-up, launch to first step done and exit: new run {new:.1f} s, resume {resumed:.1f} s")
 
-    drawart = run_child("drawart", args.steps)
-    baseline = run_child("baseline", args.steps)
+    drawart = run_child("drawart", steps)
+    baseline = run_child("baseline", steps)
     for name, r in (("drawart", drawart), ("baseline", baseline)):
-        print(f"{name:9s} {r['it_per_s']:6.1f} it/s   peak memory {r['peak_mib']:6.0f} MiB   loss after {args.steps} steps {r['final_loss']:.1f}")
+        print(f"{name:9s} {r['it_per_s']:6.1f} it/s   peak memory {r['peak_mib']:6.0f} MiB   loss after {steps} steps {r['final_loss']:.1f}")
     print(f"speed-up: {drawart['it_per_s'] / baseline['it_per_s']:.2f}x")
 
 

@@ -120,7 +120,7 @@ class MilestoneGifs(keras.callbacks.Callback):
             return
         with self.run.writing("milestone weights", self.run.milestones, step):
             rundir.save_checkpoint(self.run.milestones, step, lambda prefix: self.save_weights(self.model, prefix))
-        path = self.run.gifs / drawing.output_name(step, self.options, "gif")
+        path = self.run.gifs / drawing.output_name(step, self.options, "gif", smooth=self.options.smooth)
         if not path.exists():
             frames = drawing.reconstruction_frames(self.model, self.pixels, self.options)
             with self.run.writing("milestone GIF", path, step):

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from drawart import __version__
-from drawart.config import DATASET_TRAIN_DEFAULTS, STRATEGIES, WINDOWS, ImageConfig, ModelConfig, RenderConfig, TrainConfig
+from drawart.config import (
+    DATASET_TRAIN_DEFAULTS, STRATEGIES, WINDOWS, ImageConfig, ModelConfig, RenderConfig, TrainConfig, smooth_by_default,
+)
 from drawart.errors import DrawartError, Interrupted
 from drawart.render import FORMATS
 
@@ -77,7 +80,7 @@ def _output_options(command):
         click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="gif", help="'gif' (one palette, dithered), 'webp' (full colour), 'png-sheet' (every frame in one PNG) or 'mp4' (needs drawart[mp4])." + _default("gif")),
         click.option("--frame-ms", type=click.IntRange(min=1), default=RENDER.frame_ms, help="How long each drawing step shows, in ms (GIF: 10 ms units, at least 20)." + _default(RENDER.frame_ms)),
         click.option("--hold-ms", type=click.IntRange(min=1), default=RENDER.hold_ms, help="How long the finished drawing stays before the loop restarts, in ms." + _default(RENDER.hold_ms)),
-        click.option("--smooth/--nearest", default=RENDER.smooth, help="Attention runs: evaluate the write filters at the output size (smooth strokes), or upscale the training pixels (blocks)." + _default("smooth")),
+        click.option("--smooth/--nearest", default=None, help="Attention runs: evaluate the write filters at the output size (smooth strokes), or upscale the training pixels (blocks) [default: smooth for local windows, blocks for the paper's window, as drawart 0.1.0 drew them]."),
         click.option("--force", is_flag=True, help="Render again and replace an output that exists [default: keep it and say so]."),
     ]):
         command = option(command)
@@ -202,7 +205,7 @@ def gif(run_dir, every, evolution, fmt, force, **render_options):
             f"no milestone of {run.path} is a multiple of {every or 1} (milestones: {have}): "
             "pick another --every, or train past the next --gif-every step"
         )
-    name = lambda step: run.gifs / drawing.output_name(step, options, fmt)  # noqa: E731
+    name = lambda step: run.gifs / drawing.output_name(step, options, fmt, smooth=smooth_by_default(config.model))  # noqa: E731
     if evolution and not _needed(name(None), options, fmt, chosen, force):
         return
     if chosen and not evolution:
@@ -255,8 +258,10 @@ def sample(run_dir, count, fmt, force, **render_options):
     from drawart.run import find_run
 
     run = find_run(run_dir, OUTPUTS)
-    options = _render_options(run, run.read_config(), render_options)
-    name = lambda step: run.samples / drawing.output_name(step, options, fmt, samples=count)  # noqa: E731
+    config = run.read_config()
+    options = _render_options(run, config, render_options)
+    smooth = smooth_by_default(config.model)
+    name = lambda step: run.samples / drawing.output_name(step, options, fmt, samples=count, smooth=smooth)  # noqa: E731
     newest = run.latest_checkpoint(warn=lambda message: None)
     if not _needed(name(newest[0] if newest else 0), options, fmt, [newest[0] if newest else 0], force):
         return
@@ -441,6 +446,8 @@ def _describe_data(config) -> str:
 def _render_options(run, config, given: dict) -> RenderConfig:
     """RenderConfig from click options (None: the default), checked against the run."""
     options = RenderConfig(**{k: v or 0 if k in ("scale", "render_size") else v for k, v in given.items()})
+    if options.smooth is None:
+        options = replace(options, smooth=smooth_by_default(config.model))
     if options.render_size and not config.model.attention:
         raise DrawartError(f"--render-size needs attention, and {run.path} was trained with --no-attention: use --scale")
     return options

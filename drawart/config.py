@@ -108,9 +108,10 @@ class RenderConfig:
     side_by_side: bool = False  # the target image left of the canvas
     render_size: int = 0  # longest side to evaluate the write filters at; 0: see smooth
     # Attention runs without render_size: evaluate the write filters at the output size, so an
-    # upscaled drawing shows smooth strokes, not training pixels blown up into blocks. False
-    # (`--nearest`) is what drawart 0.1.0 drew, and what a record written without the field means.
-    smooth: bool = True
+    # upscaled drawing shows smooth strokes, not training pixels blown up into blocks. None: the
+    # run's own default (smooth_by_default). False (`--nearest`) is what drawart 0.1.0 drew, and
+    # what a record written without the field means.
+    smooth: bool | None = None
     seed: int = 0  # the reconstruction's own noise, never the training random state
     shown: int = 16  # images of a data set redrawn, in one grid, by milestone GIFs (4×4)
     frame_ms: int = 60  # each drawing step's frame (GIF: in 10 ms units, at least 20 ms)
@@ -184,3 +185,13 @@ def _build(kind, values: dict):
             raise ValueError(f"{kind.__name__}.{name} should be {expected.__name__}, got {value!r}")
         typed[name] = value
     return kind(**typed)
+
+
+def smooth_by_default(model: ModelConfig) -> bool:
+    """Whether a run's drawings are shown with smooth strokes unless asked otherwise.
+
+    Local windows: yes. The paper's window (every run drawart 0.1.0 made): no, its pixels are
+    upscaled into blocks as 0.1.0 showed them; its write filters are dots a fraction of their
+    stride wide, so evaluated finely they show the lattice between them.
+    """
+    return model.attention and model.window == "local"

@@ -14,12 +14,15 @@ from dataclasses import asdict, replace
 import numpy as np
 
 from drawart import render
-from drawart.config import RenderConfig, _build
+from drawart.config import RenderConfig, _build, smooth_by_default
 from drawart.run import step_name
 
 
-def output_name(step: int | None, options: RenderConfig, fmt: str, samples: int = 0) -> str:
+def output_name(step: int | None, options: RenderConfig, fmt: str, samples: int = 0, smooth: bool = True) -> str:
     """step-0005000.gif for the defaults; other options add a suffix so no render replaces another.
+
+    `smooth` is the run's own default (config.smooth_by_default): only a render that differs from
+    it says so in its name, so a paper-window run's default GIFs keep the names 0.1.0 gave them.
 
     A grid of `samples` drawings from the prior is named by its count and always by its seed:
     step-0005000-16samples-seed0.gif.
@@ -34,8 +37,8 @@ def output_name(step: int | None, options: RenderConfig, fmt: str, samples: int 
         parts.append("side")
     if options.render_size:
         parts.append(f"{options.render_size}px")
-    elif not options.smooth and defaults.smooth:
-        parts.append("nearest")
+    elif options.smooth is not None and options.smooth != smooth:
+        parts.append("smooth" if options.smooth else "nearest")
     if options.scale:
         parts.append(f"x{options.scale}")
     if options.seed != defaults.seed or samples:
@@ -84,6 +87,8 @@ def at_output_size(model, options: RenderConfig, count: int = 0) -> RenderConfig
     factor is the upscale the drawing would otherwise get, so the frames keep their size.
     """
     cfg = model.config
+    if options.smooth is None:
+        options = replace(options, smooth=smooth_by_default(cfg))
     if not options.smooth or options.render_size or not cfg.attention:
         return options
     if count:

@@ -37,7 +37,7 @@ from drawart.callbacks import (
     TensorBoardLog,
     progress_callback,
 )
-from drawart.config import ModelConfig, RenderConfig, RunConfig, TrainConfig
+from drawart.config import ModelConfig, RenderConfig, RunConfig, TrainConfig, smooth_by_default
 from drawart.errors import DrawartError, Interrupted
 from drawart.model import DrawModel
 
@@ -239,7 +239,7 @@ def fit(run: rundir.RunDir, data: TrainingData, config: RunConfig, echo=print, e
     shown = data.shown(RenderConfig().shown)
     callbacks = [
         DivergenceGuard(run, train.max_bad_steps, echo=echo),
-        *([MilestoneGifs(run, shown, train.gif_every, RenderConfig(), save_weights)] if train.gif_every else []),
+        *([MilestoneGifs(run, shown, train.gif_every, RenderConfig(smooth=smooth_by_default(config.model)), save_weights)] if train.gif_every else []),
         CheckpointEvery(run, train.checkpoint_every, train.steps, train.keep_checkpoints, save),
         *([HeldOutBound(run, data.images[data.held_out], train.checkpoint_every, train.steps)] if len(data.held_out) else []),
         MetricsLog(run, clock, every, train.steps),

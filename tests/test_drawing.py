@@ -7,7 +7,7 @@ import pytest
 
 from conftest import tiny_model_config
 from drawart import drawing, render, train
-from drawart.config import RenderConfig, TrainConfig
+from drawart.config import ModelConfig, RenderConfig, TrainConfig, smooth_by_default
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def test_smooth_draws_at_the_output_size_on_a_finer_grid(model, pixels):
     # write filters on a grid s times finer. Same frame size; the smooth canvas is the fine trace.
     s = render.default_scale(6, 9)
     nearest = drawing.reconstruction_frames(model, pixels, RenderConfig(boxes=False, smooth=False))
-    smooth = drawing.reconstruction_frames(model, pixels, RenderConfig(boxes=False))
+    smooth = drawing.reconstruction_frames(model, pixels, RenderConfig(boxes=False, smooth=True))
     assert smooth.shape == nearest.shape == (model.config.glimpses + 1, 6 * s, 9 * s, 1)
     fine = model.trace(pixels, grid_scale=s)["canvases"]
     np.testing.assert_array_equal(smooth, render.to_uint8(fine))
@@ -268,3 +268,12 @@ def test_boxes_follow_local_windows_through_the_block_in_and_after():
     # The small box of glimpse 3 is not the big one of glimpse 0.
     big_left = math.floor((want[0][0] - 1.5 * want[0][2] + 0.5) * 10)
     assert tuple(frames[4, round((want[3][1] + 0.5) * 10), big_left]) != render.WRITE_COLOR
+
+
+def test_the_papers_window_is_shown_in_blocks_by_default_as_0_1_0_showed_it():
+    assert smooth_by_default(ModelConfig()) and not smooth_by_default(ModelConfig(window="paper"))
+    assert not smooth_by_default(ModelConfig(attention=False))
+    # Only a render that differs from the run's own default says so in its name.
+    assert drawing.output_name(5, RenderConfig(smooth=False), "gif", smooth=False) == "step-0000005.gif"
+    assert drawing.output_name(5, RenderConfig(smooth=True), "gif", smooth=False) == "step-0000005-smooth.gif"
+    assert drawing.output_name(5, RenderConfig(smooth=True), "gif") == "step-0000005.gif"

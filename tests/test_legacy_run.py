@@ -34,8 +34,8 @@ def drawn(model, pixels, name):
     cfg = model.config
     np.testing.assert_allclose(drawing.windows(traced["write"], cfg.write_n, model, 1.0, "write"), EXPECTED[f"{name}/write_boxes"], atol=1e-5)
     np.testing.assert_allclose(drawing.windows(traced["read"], cfg.read_n, model, 1.0, "read"), EXPECTED[f"{name}/read_boxes"], atol=1e-5)
-    # 0.1.0 drew the training pixels upscaled into blocks: what --nearest draws.
-    frames = drawing.reconstruction_frames(model, pixels, RenderConfig(scale=4, smooth=False)).astype(int)
+    # 0.1.0 drew the training pixels upscaled into blocks, and so does a paper-window run by default.
+    frames = drawing.reconstruction_frames(model, pixels, RenderConfig(scale=4)).astype(int)
     want = EXPECTED[f"{name}/frames"].astype(int)
     assert frames.shape == want.shape
     # A canvas value on a rounding boundary may round the other way: at most one level, rarely.
