@@ -31,6 +31,7 @@ import numpy as np
 from keras import ops
 
 from drawart.config import WINDOWS
+from drawart.export import display_blur
 
 # Keeps the paper's row normaliser away from zero when every filter weight underflows.
 _EPS = 1e-8
@@ -150,10 +151,11 @@ class Filterbank(keras.layers.Layer):
         s = self.grid_scale
         # Centre of each fine pixel in the coarse image's coordinates; equals 0..size-1 when s = 1.
         pixels = (ops.arange(round(size * s), dtype=centre.dtype) + 0.5) / s - 0.5
-        weights = ops.exp(-ops.square(pixels[None, None, :] - mu[:, :, None]) / (2 * window.var[:, :, None]))
+        var = window.var if self.kind == "paper" else window.var + display_blur(s)
+        weights = ops.exp(-ops.square(pixels[None, None, :] - mu[:, :, None]) / (2 * var[:, :, None]))
         if self.kind == "paper":  # each row sums to 1 over the image's pixels
             return s * weights / (ops.sum(weights, axis=-1, keepdims=True) + _EPS)
-        area = math.sqrt(2 * math.pi) * window.sigma[:, :, None]
+        area = math.sqrt(2 * math.pi) * ops.sqrt(var)[:, :, None]
         if self.head == "write":
             area = area / window.delta[:, :, None]
         return weights / area

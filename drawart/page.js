@@ -13,6 +13,7 @@
 
   var run = JSON.parse(document.getElementById("run-data").textContent);
   var docs = JSON.parse(document.getElementById("strokes-data").textContent);
+  var DISPLAY_BLUR = 0.5; // export.DISPLAY_BLUR, training pixels
   var CUTOFF = 10; // filter weights beyond 10 σ of their centre (below e^-50) are left out
   var MAX_PIXELS = 6e6; // a bigger stage is drawn at this many device pixels and scaled up
   var FRAME_MS = 90; // per glimpse while playing
@@ -50,8 +51,10 @@
   // Returns the rows and the span [lo, hi] of pixels any of them reaches.
   Drawing.prototype.axis = function (centre, win, size) {
     var n = this.doc.write_n, s = this.scale, L = this.longest;
-    var spread = win.sigma * L * s, stride = win.stride * L * s;
     var local = this.doc.window === "local";
+    // export.display_blur: above the training size a local stroke is widened, never finer than a pixel
+    var sigma = local ? Math.sqrt(win.sigma * L * win.sigma * L + DISPLAY_BLUR * DISPLAY_BLUR * Math.max(0, 1 - 1 / (s * s))) : win.sigma * L;
+    var spread = sigma * s, stride = win.stride * L * s;
     var rows = new Float32Array(n * size), lo = size, hi = -1;
     for (var i = 0; i < n; i++) {
       var mu = (centre + (i - (n - 1) / 2) * win.stride * L) * s;
@@ -64,7 +67,7 @@
         sum += w;
       }
       // paper: each row sums to `scale` over the output's pixels; local: unit area times the stride
-      var k = local ? win.stride / win.sigma / Math.sqrt(2 * Math.PI) : s / (sum + 1e-8);
+      var k = local ? win.stride * L / sigma / Math.sqrt(2 * Math.PI) : s / (sum + 1e-8);
       for (j = j0; j <= j1; j++) rows[i * size + j] *= k;
       if (j0 <= j1) { lo = Math.min(lo, j0); hi = Math.max(hi, j1); }
     }

@@ -12,9 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from drawart import drawing, train
-from drawart.config import RenderConfig
-from drawart.run import RunDir
+from drawart import tflogs
+
+tflogs.start_tensorflow()  # before anything imports TensorFlow: no start-up chatter
+from drawart import drawing, train  # noqa: E402
+from drawart.config import RenderConfig  # noqa: E402
+from drawart.run import RunDir  # noqa: E402
 
 GAP = 8  # white pixels between the two drawings
 
