@@ -15,13 +15,13 @@ python examples/make_comparison.py outputs/chelsea-48-paper outputs/chelsea-48 e
 python examples/make_digits.py
 drawart fit outputs/digits.npz --size 16 --binarize --val-fraction 0.1 \
     --glimpses 12 --hidden 128 --z 10 --read-n 2 --write-n 5 --steps 6000 --gif-every 3000
-drawart gif outputs/digits --every 6000 --scale 6
+drawart gif outputs/digits --every 6000 --scale 4
 drawart sample outputs/digits -n 16
 cp outputs/camera-48/gifs/step-0004000-x4.gif examples/camera-boxes.gif
 cp outputs/camera-48/gifs/step-0004000-noboxes-x4.gif examples/camera-noboxes.gif
 cp outputs/chelsea-48/gifs/step-0004000-side-x4.gif examples/chelsea-side.gif
 cp outputs/chelsea-48/gifs/evolution-x4.gif examples/chelsea-evolution.gif
 cp outputs/camera-48/samples/step-0004000-4samples-x2-seed0.gif examples/camera-samples.gif
-cp outputs/digits/gifs/step-0006000-x6.gif examples/digits-redrawn.gif
+cp outputs/digits/gifs/step-0006000-x4.gif examples/digits-redrawn.gif
 cp outputs/digits/samples/step-0006000-16samples-seed0.gif examples/digits-samples.gif
 ls -l examples/*.gif
