@@ -178,7 +178,10 @@ def _build(kind, values: dict):
     defaults = kind()
     typed = dict(ABSENT.get(kind.__name__, {}))
     for name, value in values.items():
-        expected = type(getattr(defaults, name))
+        default = getattr(defaults, name)
+        # A field whose default is None ("decided later", as RenderConfig.smooth) is typed by the
+        # value it takes when absent.
+        expected = type(typed.get(name) if default is None else default)
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if type(value) is not expected:

@@ -32,12 +32,18 @@ def test_killed_at_random_moments_the_run_resumes_and_ends_as_if_never_killed(ti
     bench = kill_anywhere_bench()
     # A checkpoint every 3 steps, one step per call: much of the time is spent writing checkpoints.
     # One SIGKILL and one SIGINT (Ctrl-C), in random order at random moments once training runs.
-    # Enough steps that the second life is still training when its signal comes, however fast a step.
-    killed, straight = tmp_path / "run", tmp_path / "never-killed"
-    report = bench.kill_anywhere(
-        tiny_gray_png, killed, steps=120, every=3, kills=2, rng=random.Random(1),
-        window=0.2, start_up_share=0.0, sigint_share=0.5, compare=False, log=lambda message: None,
-    )
+    # A signal can come too late, after a life has finished (on a busy machine, a tiny run's steps
+    # outrun the clock): that run still passes every check, but has not met both signals, so a fresh
+    # run with other moments is tried, three at most.
+    for seed in (1, 2, 3):
+        killed = tmp_path / f"run-{seed}"
+        report = bench.kill_anywhere(
+            tiny_gray_png, killed, steps=120, every=3, kills=2, rng=random.Random(seed),
+            window=0.05, start_up_share=0.0, sigint_share=0.5, compare=False, log=lambda message: None,
+        )
+        if report.kills == 2:
+            break
+    straight = tmp_path / "never-killed"
     assert report.kills == 2 and sorted(report.by_signal) == ["SIGINT", "SIGKILL"]
     assert max(report.lost) < 3
     assert report.final_step == 120

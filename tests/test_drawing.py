@@ -92,7 +92,7 @@ def test_renders_keep_one_uint8_canvas_at_a_time(model, pixels):
 
 
 def test_a_record_matches_only_what_the_same_options_make():
-    options = RenderConfig(frame_ms=40)
+    options = RenderConfig(frame_ms=40, smooth=True)  # as commands record them: smooth decided
     record = drawing.output_record(options, "gif", [5])
     assert drawing.made_alike(record, options, "gif", [5])
     assert not drawing.made_alike(record, RenderConfig(), "gif", [5])
