@@ -130,8 +130,10 @@ def kill_anywhere(image, out: Path, steps: int, every: int, kills: int, rng: ran
             while proc.poll() is None and progress(out) == at_launch:
                 time.sleep(0.005)
             time.sleep(rng.uniform(0, window))
-        if proc.poll() is not None:
-            break  # it finished before the kill: that was the last life
+        if proc.poll() is not None:  # it ended before the kill: finished, or failed on its own
+            stderr = proc.stderr.read()
+            assert proc.returncode == 0, f"a life ended by itself with exit {proc.returncode}:\n{stderr}"
+            break  # that was the last life
         sig = signal.SIGINT if kind == "SIGINT" else signal.SIGKILL
         proc.send_signal(sig)
         _, stderr = proc.communicate(timeout=120)
