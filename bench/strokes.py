@@ -2,8 +2,8 @@
 
 Trains chelsea.png, camera.png and coffee.png (examples/) at 64 px through the real
 `drawart.train.fit`: the paper's window and the default (local windows) on each, other
-`--max-window` bounds and block-in schedules on the first photo (`--only NAME ...`: just those, on
-every photo). At each step mark it reconstructs the photo with fixed noise (seed 0) and prints:
+`--max-window` bounds on the first photo; block-in and taper schedules with `--only NAME ...` (just
+those, on every photo; "taper 0" is 0.2.0's one-step bound). At each step mark it reconstructs the photo with fixed noise (seed 0) and prints:
 
 - PSNR of that reconstruction, dB;
 - share: the median write window's area over glimpses 5..T, as a share of the image;
@@ -39,9 +39,14 @@ CONFIGS = {
     "max 0.2": {"max_window": 0.2},
     "block-in 4": {"block_in": 4},
     "block-in 12": {"block_in": 12},
+    "taper 0": {"taper": 0},
+    "taper 8": {"taper": 8},
+    "taper 12": {"taper": 12},
+    "taper 16": {"taper": 16},
+    "b4 taper 12": {"block_in": 4, "taper": 12},
 }
 # Without --only: these on every photo, and the --max-window bounds on the first photo only, so the
-# whole bench takes under 15 minutes on 2 cores. The block-in schedules run with --only.
+# whole bench takes under 15 minutes on 2 cores (11.8 min here). The schedules run with --only.
 MAIN = ("paper window", "default")
 BOUNDS = ("max 0.5", "max 0.2")
 

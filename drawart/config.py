@@ -27,7 +27,8 @@ class ModelConfig:
     z: int = 32  # latent size per glimpse
     window: str = "local"  # "local": bounded, gap-free windows; "paper": Gregor et al.'s (filterbank.py)
     max_window: float = 0.3  # local: largest write window side, as a share of the image's longest side
-    block_in: int = 8  # local: the first glimpses, whose write window may span the whole image
+    block_in: int = 8  # local: the first glimpses, whose write window may span the whole image (window_schedule)
+    taper: int = 8  # local: glimpses after the block-in over which the bound narrows to max_window (bench/strokes.py)
 
     def validate(self) -> None:
         """Raise ValueError naming the first field that cannot make a model."""
@@ -44,14 +45,22 @@ class ModelConfig:
             raise ValueError(f"window must be one of {', '.join(WINDOWS)}, got {self.window!r}")
         if not 0 < self.max_window <= 1:
             raise ValueError(f"max_window must be above 0 and at most 1, got {self.max_window}")
-        if self.block_in < 0:
-            raise ValueError(f"block_in must be at least 0, got {self.block_in}")
+        for name in ("block_in", "taper"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be at least 0, got {getattr(self, name)}")
+
+
+def window_schedule(glimpses: int) -> dict:
+    """The block-in and taper a new local-window run gets unless given: a quarter of the glimpses
+    each, so the last half is drawn locally whatever T (8 and 8 at the default T = 32)."""
+    return {"block_in": glimpses // 4, "taper": glimpses // 4}
 
 
 # What a run written before a field existed gets for it: the value that reproduces what that
 # release did. A new default must never reach an old run silently (drawart 0.1.0 knew only the
-# paper's window).
-ABSENT = {"ModelConfig": {"window": "paper", "max_window": 1.0, "block_in": 0}, "RenderConfig": {"smooth": False}}
+# paper's window; 0.2.0 had local windows but no taper, so its bound narrowed in one step).
+ABSENT = {"ModelConfig": {"window": "paper", "max_window": 1.0, "block_in": 0, "taper": 0},
+          "RenderConfig": {"smooth": False}}
 
 # The paper's window has no bound and no block-in: a paper run stores these, as 0.1.0 runs read.
 PAPER_WINDOW = ABSENT["ModelConfig"]

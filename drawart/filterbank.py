@@ -10,7 +10,7 @@ every channel in a single plain matmul.
   mirrored glimpse. Nothing bounds the window or ties σ to δ: on one photo training drives every
   write window to the whole image, with σ a fraction of δ, so each glimpse adds a lattice of dots.
 - "local": gap-free, bounded windows. The stride goes through a sigmoid, so the window's side N·δ
-  never exceeds a share (`bound`) of the image's longest side, and σ = s·δ with s in [0.5, 0.9]:
+  never exceeds a share (`side_bound`, by glimpse) of the image's longest side, and σ = s·δ with s in [0.5, 0.9]:
   neighbouring filters always overlap (the summed filters ripple by under 3% at s = 0.5) and never
   blur past the window's ends (under 4% at s = 0.9). Each filter is normalised by its own area, not
   by its sum over the image's pixels, so the summed filters are a smooth function merely sampled
@@ -56,16 +56,19 @@ class Window(NamedTuple):
         return ops.sqrt(self.var)
 
 
-def side_bound(t, max_window: float, reach: int):
+def side_bound(t, max_window: float, reach: int, taper: int = 0):
     """The largest window side at glimpse t (0-based), as a share of the image's longest side.
 
     The first `reach` glimpses may span the whole image, so the drawing is blocked in with broad
-    strokes; from glimpse `reach` on the bound is `max_window`, so the rest is drawn locally.
-    `t` may be a Python int, an array or a tensor.
+    strokes. Over the next `taper` glimpses the bound narrows geometrically from the whole image
+    towards `max_window`, and from glimpse `reach + taper` on it is `max_window`, so the rest is
+    drawn locally. `t` may be a Python int, an array or a tensor.
     """
-    if reach <= 0:
-        return max_window
-    return ops.where(ops.less(t, reach), 1.0, max_window)
+    if taper <= 0:  # one step, exactly as drawart 0.2.0 computed it
+        return max_window if reach <= 0 else ops.where(ops.less(t, reach), 1.0, max_window)
+    t = ops.cast(ops.convert_to_tensor(t), "float32")
+    narrowed = ops.clip((t - reach + 1) / (taper + 1), 0.0, 1.0)
+    return ops.where(ops.less(t, reach), 1.0, ops.power(max_window, narrowed))
 
 
 def halton(index: int, base: int) -> float:
@@ -108,13 +111,14 @@ class Filterbank(keras.layers.Layer):
     """
 
     def __init__(self, n: int, height: int, width: int, grid_scale: float = 1, kind: str = "paper",
-                 head: str = "read", max_window: float = 1.0, reach: int = 0, glimpses: int = 1, **kwargs):
+                 head: str = "read", max_window: float = 1.0, reach: int = 0, glimpses: int = 1,
+                 taper: int = 0, **kwargs):
         super().__init__(**kwargs)
         if kind not in WINDOWS:
             raise ValueError(f"window must be one of {', '.join(WINDOWS)}, got {kind!r}")
         self.n, self.height, self.width, self.grid_scale = n, height, width, grid_scale
         self.kind, self.head, self.max_window, self.reach = kind, head, max_window, reach
-        self.glimpses = glimpses
+        self.glimpses, self.taper = glimpses, taper
         self.places = starting_places(glimpses, reach, max_window)
 
     def window(self, params, t=0) -> Window:
@@ -132,7 +136,7 @@ class Filterbank(keras.layers.Layer):
         # g̃ = ±1 are the image's outer edges; 0 its centre, as in the paper.
         gx = a / 2 * (gx_raw + 1) - 0.5
         gy = b / 2 * (gy_raw + 1) - 0.5
-        bound = side_bound(t, self.max_window, self.reach)
+        bound = side_bound(t, self.max_window, self.reach, self.taper)
         delta = bound * max(a, b) / n * ops.sigmoid(stride_raw)
         spread = SPREAD_MIN + (SPREAD_MAX - SPREAD_MIN) * ops.sigmoid(spread_raw)
         var = ops.square(spread * delta) + _TINY_VAR
@@ -165,7 +169,7 @@ class Filterbank(keras.layers.Layer):
             **super().get_config(),
             "n": self.n, "height": self.height, "width": self.width, "grid_scale": self.grid_scale,
             "kind": self.kind, "head": self.head, "max_window": self.max_window, "reach": self.reach,
-            "glimpses": self.glimpses,
+            "glimpses": self.glimpses, "taper": self.taper,
         }
 
 

@@ -96,7 +96,8 @@ class AttentionWrite(keras.layers.Layer):
         """The write filterbank, evaluated on a grid `grid_scale` times finer than the training image."""
         cfg = self.config
         return Filterbank(cfg.write_n, cfg.height, cfg.width, grid_scale, kind=cfg.window, head="write",
-                          max_window=cfg.max_window, reach=cfg.block_in, glimpses=cfg.glimpses)
+                          max_window=cfg.max_window, reach=cfg.block_in, glimpses=cfg.glimpses,
+                          taper=cfg.taper)
 
     def build(self, hidden_shape):
         self.params.build(hidden_shape)

@@ -47,6 +47,7 @@ from drawart.config import (
     ModelConfig,
     RunConfig,
     TrainConfig,
+    window_schedule,
 )
 from drawart.batches import TrainingData, held_out_count
 from drawart.errors import DrawartError
@@ -384,6 +385,9 @@ def plan_fit(
     given = lambda values: {k: v for k, v in (values or {}).items() if v is not None}
     try:
         model_config = replace(base.model, **given(model), height=height, width=width, channels=channels)
+        if not stored:
+            schedule = window_schedule(model_config.glimpses)
+            model_config = replace(model_config, **{k: v for k, v in schedule.items() if k not in given(model)})
         if model_config.window == "paper":
             shaping = [name for name in PAPER_WINDOW if name != "window" and name in given(model)]
             if shaping:

@@ -86,7 +86,7 @@ def test_stopped_and_resumed_run_ends_identical_to_a_straight_one(tiny_gray_png,
 
 
 def test_options_that_shape_local_windows_are_refused_with_the_papers_window(tiny_gray_png, tmp_path):
-    for option in (["--max-window", "0.5"], ["--block-in", "4"]):
+    for option in (["--max-window", "0.5"], ["--block-in", "4"], ["--taper", "2"]):
         result = invoke("fit", tiny_gray_png, "--out", tmp_path / "run", "--window", "paper", *option)
         assert_one_line_error(result, f"{option[0]} shapes local windows")
     assert not (tmp_path / "run").exists()
@@ -102,7 +102,8 @@ def test_resume_with_other_settings_is_refused_and_touches_nothing(tiny_gray_png
     assert_one_line_error(invoke("fit", tiny_gray_png, "--out", run, "--size", "12"), "size")
     assert_one_line_error(invoke("fit", tiny_gray_png, "--out", run, "--window", "paper"), "window (local then, paper now)")
     assert_one_line_error(invoke("fit", tiny_gray_png, "--out", run, "--max-window", "0.5"), "max_window (0.3 then, 0.5 now)")
-    assert_one_line_error(invoke("fit", tiny_gray_png, "--out", run, "--block-in", "4"), "block_in (8 then, 4 now)")
+    assert_one_line_error(invoke("fit", tiny_gray_png, "--out", run, "--block-in", "4"), "block_in (0 then, 4 now)")
+    assert_one_line_error(invoke("fit", tiny_gray_png, "--out", run, "--taper", "2"), "taper (0 then, 2 now)")
     assert snapshot(run) == before
     # --steps may grow, and the learning rate may change.
     assert invoke("fit", tiny_gray_png, "--out", run, "--steps", "4", "--lr", "0.0005").exit_code == 0

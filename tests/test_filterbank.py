@@ -135,7 +135,7 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra.numpy import arrays  # noqa: E402
 
-from drawart.filterbank import coverage_ripple, filter_centres, starting_places, window_share  # noqa: E402
+from drawart.filterbank import coverage_ripple, filter_centres, side_bound, starting_places, window_share  # noqa: E402
 
 # Raw parameters far beyond what training produces, sigmoid saturation included.
 RAW = arrays("float32", (16, 5), elements=st.floats(-30, 30, width=32))
@@ -156,7 +156,7 @@ def ripple(bank, params, t):
 @given(raw=RAW, shape=SHAPES, max_window=st.floats(0.05, 1.0), head=st.sampled_from(["read", "write"]))
 def test_local_filters_leave_no_gaps_for_any_raw_parameters(raw, shape, max_window, head):
     height, width, n = shape
-    bank = Filterbank(n, height, width, kind="local", head=head, max_window=max_window, reach=4, glimpses=16)
+    bank = Filterbank(n, height, width, kind="local", head=head, max_window=max_window, reach=4, glimpses=16, taper=6)
     assert ripple(bank, raw, np.arange(16)[:, None]).max() <= 1.05
 
 
@@ -169,16 +169,33 @@ def test_the_papers_filters_do_leave_gaps():
 
 
 @settings(max_examples=40, deadline=None)
-@given(raw=RAW, shape=SHAPES, max_window=st.floats(0.05, 1.0), reach=st.integers(0, 8))
-def test_the_write_window_never_exceeds_its_bound(raw, shape, max_window, reach):
+@given(raw=RAW, shape=SHAPES, max_window=st.floats(0.05, 1.0), reach=st.integers(0, 8), taper=st.integers(0, 8))
+def test_the_write_window_never_exceeds_its_bound(raw, shape, max_window, reach, taper):
     height, width, n = shape
-    bank = Filterbank(n, height, width, kind="local", head="write", max_window=max_window, reach=reach, glimpses=16)
+    bank = Filterbank(n, height, width, kind="local", head="write", max_window=max_window, reach=reach,
+                      glimpses=16, taper=taper)
     t = np.arange(16)[:, None]
     side = n * np.asarray(bank.window(raw, t).delta)[:, 0]
-    bound = np.where(np.arange(16) < reach, 1.0, max_window) * max(height, width)
-    assert (side <= bound * (1 + 1e-6)).all()
+    # The whole image through the block-in, max_window once the taper is over, a step between.
+    bound = np.where(np.arange(16) < reach, 1.0, np.where(np.arange(16) < reach + taper, 1.0, max_window))
+    assert (side <= bound * max(height, width) * (1 + 1e-5)).all()
     sigma_over_delta = np.asarray(bank.window(raw, t).sigma)[:, 0] / np.maximum(np.asarray(bank.window(raw, t).delta)[:, 0], 1e-30)
     assert ((sigma_over_delta >= 0.5 - 1e-4) | (np.asarray(bank.window(raw, t).delta)[:, 0] < 1e-2)).all()
+
+
+@pytest.mark.parametrize("reach,taper", [(8, 8), (0, 4), (3, 1)])
+def test_the_bound_narrows_step_by_step_over_the_taper(reach, taper):
+    bounds = np.asarray(side_bound(np.arange(24), 0.3, reach, taper), "float64")
+    assert (bounds[:reach] == 1).all()
+    assert bounds[reach + taper:] == pytest.approx(0.3)
+    narrowing = bounds[reach - 1 if reach else 0:reach + taper + 1]
+    assert (np.diff(narrowing) < 0).all()  # every taper glimpse is a step narrower than the last
+    assert (bounds[reach:reach + taper] > 0.3).all()
+
+
+def test_no_taper_is_the_one_step_bound_of_0_2_0():
+    t = np.arange(16)
+    assert np.array_equal(np.asarray(side_bound(t, 0.3, 8, 0)), np.where(t < 8, np.float32(1), np.float32(0.3)))
 
 
 def test_local_glimpses_start_spread_over_the_image():

@@ -461,6 +461,16 @@ def test_plan_fit_shape_comes_from_the_image(tmp_path, tiny_rgb_png):
     assert gray.config.model.channels == 1 and gray.config.image.gray is True
 
 
+def test_a_new_runs_block_in_and_taper_follow_its_glimpses_unless_given(tmp_path, tiny_gray_png):
+    def model(**options):
+        return plan_fit(tiny_gray_png, tmp_path / "run", size=24, model=options).config.model
+
+    assert (model().block_in, model().taper) == (8, 8)  # T = 32
+    assert (model(glimpses=12).block_in, model(glimpses=12).taper) == (3, 3)
+    assert (model(glimpses=12, block_in=5).block_in, model(glimpses=12, block_in=5).taper) == (5, 3)
+    assert (model(glimpses=12, window="paper").block_in, model(glimpses=12, window="paper").taper) == (0, 0)
+
+
 def test_plan_fit_invalid_option_is_run_error(tmp_path, tiny_gray_png):
     with pytest.raises(RunError, match="glimpses") as err:
         plan_fit(tiny_gray_png, tmp_path / "run", model={"glimpses": 0})
