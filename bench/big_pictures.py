@@ -11,7 +11,7 @@ as a user waits for them, and stops while the bench measures. At each mark it pr
 
 Photos are looked up in examples/, then in ../shared/data/.
 
-    python bench/big_pictures.py [--sizes 256 512] [--minutes 2 4 8 16] [--photos chelsea coffee astronaut]
+    python bench/big_pictures.py [--sizes 256 512] [--minutes 2 4 8 16] [--photos chelsea coffee astronaut] [--set JSON]
 """
 
 import argparse
@@ -28,22 +28,27 @@ from strokes import photo_path
 PHOTOS = ("chelsea", "coffee", "astronaut")
 
 
-def child(photo: str, size: int, minutes: list[float]) -> None:
+def child(photo: str, size: int, minutes: list[float], changes: dict) -> None:
     """Train one photo at one size, printing one JSON line per time mark."""
     started = time.monotonic()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from dataclasses import replace
+
     import keras
 
     from drawart import strokes, train
     from drawart.batches import TrainingData
-    from drawart.config import ModelConfig, RunConfig, TrainConfig
-    from drawart.image import load_image
-    from drawart.run import RunDir
+    from drawart.config import ModelConfig
+    from drawart.run import plan_fit
 
-    pixels = load_image(photo_path(photo), size=size).pixels
-    height, width, channels = pixels.shape
-    model = ModelConfig(height=height, width=width, channels=channels)
-    config = RunConfig(model=model, train=TrainConfig(steps=10**7, gif_every=0, checkpoint_every=10**6))
+    tmp = tempfile.TemporaryDirectory()
+    # The config `drawart fit PHOTO --size S` would make, size-aware defaults included.
+    model_fields = set(ModelConfig.__dataclass_fields__)
+    plan = plan_fit(photo_path(photo), Path(tmp.name) / "run", size=size,
+                    model={k: v for k, v in changes.items() if k in model_fields},
+                    train={k: v for k, v in changes.items() if k not in model_fields})
+    pixels, run = plan.pixels, plan.run
+    config = replace(plan.config, train=replace(plan.config.train, steps=10**7, gif_every=0, checkpoint_every=10**6))
     marks = sorted(60 * m for m in minutes)
 
     class AtMarks(keras.callbacks.Callback):
@@ -60,15 +65,15 @@ def child(photo: str, size: int, minutes: list[float]) -> None:
             if not marks:
                 self.model.stop_training = True
 
-    with tempfile.TemporaryDirectory() as tmp:
-        run = RunDir(Path(tmp) / "run")
+    with tmp:
         run.create(config)
         train.fit(run, TrainingData.picture(pixels), config, echo=lambda _: None, extra_callbacks=[AtMarks()])
 
 
-def run_job(photo: str, size: int, minutes: list[float]) -> list[dict]:
+def run_job(photo: str, size: int, minutes: list[float], changes: dict) -> list[dict]:
     out = subprocess.run(
-        [sys.executable, __file__, "--child", photo, str(size), "--minutes", *map(str, minutes)],
+        [sys.executable, __file__, "--child", photo, str(size), "--minutes", *map(str, minutes),
+         "--set", json.dumps(changes)],
         capture_output=True, text=True,
     )
     if out.returncode:
@@ -81,17 +86,19 @@ def main():
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
     parser.add_argument("--minutes", type=float, nargs="+", default=[2, 4, 8, 16])
     parser.add_argument("--photos", nargs="+", default=list(PHOTOS))
+    parser.add_argument("--set", type=json.loads, default={},
+                        help='options other than the defaults, as JSON: \'{"write_n": 32}\' (ModelConfig or TrainConfig fields)')
     parser.add_argument("--child", nargs=2, metavar=("PHOTO", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child[0], int(args.child[1]), args.minutes)
+        child(args.child[0], int(args.child[1]), args.minutes, args.set)
         return
-    print(f"defaults but --size; {os.cpu_count()} cores; PSNR (dB) of the reconstruction with fixed noise "
+    print(f"{'defaults but --size' + (f' and {json.dumps(args.set)}' if args.set else '')}; {os.cpu_count()} cores; PSNR (dB) of the reconstruction with fixed noise "
           f"after so many minutes of training (step reached); share and ripple at the last mark")
     print(f"{'photo':10s}{'size':>6s}" + "".join(f"{f'@{m:g} min':>16s}" for m in args.minutes) + f"{'share':>8s}{'ripple':>8s}")
     for size in args.sizes:
         for photo in args.photos:
-            rows = run_job(photo, size, args.minutes)
+            rows = run_job(photo, size, args.minutes, args.set)
             cells = "".join(f"{r['psnr']:8.2f} ({r['step']:5d})" for r in rows)
             last = rows[-1]
             print(f"{photo:10s}{size:6d}{cells}{last['share']:8.2f}{last['ripple']:8.2f}", flush=True)
