@@ -21,7 +21,7 @@ class ModelConfig:
     channels: int = 1  # 1 gray, 3 RGB
     glimpses: int = 32  # T
     read_n: int = 5  # N of the read filterbank (per side)
-    write_n: int = 20  # N of the write filterbank (per side): best PSNR per minute in bench/quality.py
+    write_n: int = 20  # N of the write filterbank (per side): best PSNR per minute in bench/quality.py; larger above 64 px (write_n_for)
     attention: bool = True
     hidden: int = 256  # units of the encoder and of the decoder LSTM
     z: int = 32  # latent size per glimpse
@@ -48,6 +48,16 @@ class ModelConfig:
         for name in ("block_in", "taper"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be at least 0, got {getattr(self, name)}")
+
+
+def write_n_for(size: int) -> int:
+    """The write grid a new run of an image whose longest side is `size` gets unless given.
+
+    20 up to 64 px (bench/quality.py); above, the grid grows with the side's square root, so the
+    strokes keep up with the pixels: at 256 px, 44 reached 23.1 dB on astronaut in 4 minutes where
+    20 reached 20.4 and 32 reached 22.4 (bench/big_pictures.py --set '{"write_n": N}').
+    """
+    return ModelConfig.write_n if size <= 64 else max(ModelConfig.write_n, round(22 * (size / 64) ** 0.5))
 
 
 def window_schedule(glimpses: int) -> dict:

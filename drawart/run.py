@@ -48,6 +48,7 @@ from drawart.config import (
     RunConfig,
     TrainConfig,
     window_schedule,
+    write_n_for,
 )
 from drawart.batches import TrainingData, held_out_count
 from drawart.errors import DrawartError
@@ -385,9 +386,9 @@ def plan_fit(
     given = lambda values: {k: v for k, v in (values or {}).items() if v is not None}
     try:
         model_config = replace(base.model, **given(model), height=height, width=width, channels=channels)
-        if not stored:
-            schedule = window_schedule(model_config.glimpses)
-            model_config = replace(model_config, **{k: v for k, v in schedule.items() if k not in given(model)})
+        if not stored:  # defaults that follow the image and the glimpses, for a new run only
+            fitted = {**window_schedule(model_config.glimpses), "write_n": write_n_for(max(height, width))}
+            model_config = replace(model_config, **{k: v for k, v in fitted.items() if k not in given(model)})
         if model_config.window == "paper":
             shaping = [name for name in PAPER_WINDOW if name != "window" and name in given(model)]
             if shaping:

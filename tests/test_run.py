@@ -13,6 +13,7 @@ import textwrap
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from drawart import run as rundir
@@ -469,6 +470,17 @@ def test_a_new_runs_block_in_and_taper_follow_its_glimpses_unless_given(tmp_path
     assert (model(glimpses=12).block_in, model(glimpses=12).taper) == (3, 3)
     assert (model(glimpses=12, block_in=5).block_in, model(glimpses=12, block_in=5).taper) == (5, 3)
     assert (model(glimpses=12, window="paper").block_in, model(glimpses=12, window="paper").taper) == (0, 0)
+
+
+def test_a_new_runs_write_grid_grows_with_the_image_unless_given(tmp_path):
+    from PIL import Image
+
+    picture = tmp_path / "big.png"
+    Image.fromarray(np.linspace(0, 255, 300 * 200, dtype=np.float32).reshape(200, 300).astype(np.uint8)).save(picture)
+    write_n = lambda size, **options: plan_fit(picture, tmp_path / "run", size=size, model=options).config.model.write_n
+    assert write_n(64) == write_n(32) == 20
+    assert write_n(128) > 20 and write_n(256) == 44 > write_n(128)
+    assert write_n(256, write_n=12) == 12
 
 
 def test_plan_fit_invalid_option_is_run_error(tmp_path, tiny_gray_png):
