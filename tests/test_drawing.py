@@ -239,9 +239,10 @@ def test_evolution_of_a_set_is_one_grid_per_milestone(model, images):
 
 
 def test_boxes_follow_local_windows_through_the_block_in_and_after():
-    # 6×9 image, N = 3, block-in 2, bound 0.3 after it. Zero kernel: every glimpse's raw parameters
-    # are the bias; the window differs by glimpse only through the bound and the starting place.
-    config = tiny_model_config(glimpses=4, window="local", block_in=2, max_window=0.3)
+    # 6×9 image, N = 3, block-in 2, bound 0.3 right after it (no taper). Zero kernel: every glimpse's
+    # raw parameters are the bias; the window differs by glimpse only through the bound and the
+    # starting place.
+    config = tiny_model_config(glimpses=4, window="local", block_in=2, taper=0, max_window=0.3)
     model = train.build_model(config, TrainConfig(jit_compile=False))
     kernel, _ = model.writer.params.get_weights()
     model.writer.params.set_weights([np.zeros_like(kernel), np.array([0, 0, 0, 2.0, 0], "float32")])
