@@ -1,6 +1,7 @@
 """Where a training step's time goes: the image-sized work (read, write) against the rest.
 
-Each row trains the default model (T 32, 256-unit LSTMs, read 5, write 20, local windows) on
+Each row trains the default model (T 32, 256-unit LSTMs, read 5, write 20, local windows; the
+rgb256fit row with the write grid of 44 a new 256-px run gets) on
 examples/chelsea.png at one size and colour, through the real compiled train function, on one CPU
 thread, and reports CPU milliseconds per step (CPU time, not wall time, so a busy machine skews it
 less). Each variant runs in its own process with part of the model swapped for a stand-in of the
@@ -27,7 +28,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = ROOT / "examples" / "chelsea.png"
-ROWS = {"gray64": (64, True), "rgb64": (64, False), "rgb256": (256, False)}
+# row: (longest side, gray, write grid); rgb256fit is what `drawart fit PHOTO --size 256` builds.
+ROWS = {"gray64": (64, True, 20), "rgb64": (64, False, 20), "rgb256": (256, False, 20),
+        "rgb256fit": (256, False, 44)}
 VARIANTS = ("full", "noread", "nowrite", "noimage")
 
 
@@ -50,7 +53,7 @@ def child(row: str, variant: str, seconds: float) -> dict:
     from drawart.config import ModelConfig, TrainConfig
     from drawart.image import load_image
 
-    size, gray = ROWS[row]
+    size, gray, write_n = ROWS[row]
     pixels = load_image(IMAGE, size=size, gray=gray).pixels
     height, width, channels = pixels.shape
     if variant in ("noread", "noimage"):
@@ -63,7 +66,7 @@ def child(row: str, variant: str, seconds: float) -> dict:
             stroke = ops.zeros((ops.shape(h_dec)[0], height, channels, width)) + ops.mean(patch)
             return stroke, self.params(h_dec)
         draw_model.AttentionWrite.call = write
-    model = train.build_model(ModelConfig(height=height, width=width, channels=channels), TrainConfig())
+    model = train.build_model(ModelConfig(height=height, width=width, channels=channels, write_n=write_n), TrainConfig())
     model.make_train_function()
     per_call = 20
     data = (tf.constant(per_call), tf.constant(np.broadcast_to(pixels, (per_call, 1, *pixels.shape)).copy()))
@@ -86,7 +89,7 @@ def measure(row: str, variant: str, seconds: float) -> float:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=12.0, help="measured seconds per variant")
-    parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS))
+    parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS)[:3])
     parser.add_argument("--child", nargs=2, metavar=("ROW", "VARIANT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
