@@ -10,9 +10,12 @@ same shapes that does no image-sized work:
 - full:    the model as it is;
 - noread:  the read glimpse replaced by zeros (the encoder still runs);
 - nowrite: the write replaced by a constant canvas update (the writer's dense layers still run);
-- noimage: both.
+- noimage: both;
+- uncropped: every write over the whole image, none through the crop of its bounded window
+  (DrawModel.crop_writes off).
 
-read ≈ full − noread, write ≈ full − nowrite, rest ≈ noimage (LSTMs, dense layers, loss).
+read ≈ full − noread, write ≈ full − nowrite, rest ≈ noimage (LSTMs, dense layers, loss), and
+crop ≈ uncropped − full, what cropping the bounded writes saves.
 
     python bench/profile_step.py [--seconds 12] [--rows gray64 rgb64 rgb256]
 """
@@ -31,7 +34,7 @@ IMAGE = ROOT / "examples" / "chelsea.png"
 # row: (longest side, gray, write grid); rgb256fit is what `drawart fit PHOTO --size 256` builds.
 ROWS = {"gray64": (64, True, 20), "rgb64": (64, False, 20), "rgb256": (256, False, 20),
         "rgb256fit": (256, False, 44)}
-VARIANTS = ("full", "noread", "nowrite", "noimage")
+VARIANTS = ("full", "noread", "nowrite", "noimage", "uncropped")
 
 
 def cpu_seconds() -> float:
@@ -67,6 +70,8 @@ def child(row: str, variant: str, seconds: float) -> dict:
             return stroke, self.params(h_dec)
         draw_model.AttentionWrite.call = write
     model = train.build_model(ModelConfig(height=height, width=width, channels=channels, write_n=write_n), TrainConfig())
+    # The write stand-ins replace the whole-image write, so those variants use it everywhere.
+    model.crop_writes = variant not in ("uncropped", "nowrite", "noimage")
     model.make_train_function()
     per_call = 20
     data = (tf.constant(per_call), tf.constant(np.broadcast_to(pixels, (per_call, 1, *pixels.shape)).copy()))
@@ -95,12 +100,14 @@ def main():
     if args.child:
         print(json.dumps(child(*args.child, args.seconds)))
         return
-    print("CPU ms per training step, one thread (read = full - noread, write = full - nowrite, rest = noimage)")
-    print(f"{'row':8s} {'full':>7s} {'read':>7s} {'write':>7s} {'rest':>7s}")
+    print("CPU ms per training step, one thread (read = full - noread, write = full - nowrite, rest = noimage, "
+          "crop = uncropped - full)")
+    print(f"{'row':9s} {'full':>7s} {'read':>7s} {'write':>7s} {'rest':>7s} {'crop':>7s}")
     for row in args.rows:
         ms = {variant: measure(row, variant, args.seconds) for variant in VARIANTS}
         read, write = ms["full"] - ms["noread"], ms["full"] - ms["nowrite"]
-        print(f"{row:8s} {ms['full']:7.1f} {read:7.1f} {write:7.1f} {ms['noimage']:7.1f}", flush=True)
+        crop = ms["uncropped"] - ms["full"]
+        print(f"{row:9s} {ms['full']:7.1f} {read:7.1f} {write:7.1f} {ms['noimage']:7.1f} {crop:7.1f}", flush=True)
 
 
 if __name__ == "__main__":

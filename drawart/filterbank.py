@@ -40,6 +40,9 @@ _EPS = 1e-8
 SPREAD_MIN, SPREAD_MAX = 0.5, 0.9
 # Keeps a local filter finite when its stride underflows to 0 (σ ≥ 0.001 px).
 _TINY_VAR = 1e-6
+# A cropped local write (Filterbank.cropped) keeps every pixel within this many σ of a filter
+# centre: what it leaves out weighs under exp(-18) = 1.5e-8 of a filter's peak.
+CROP_SIGMAS = 6
 
 
 class Window(NamedTuple):
@@ -148,15 +151,47 @@ class Filterbank(keras.layers.Layer):
         fy = self._filters(window.gy, window, self.height)
         return fx, fy, window.gamma
 
+    def crop_sides(self) -> tuple[int, int]:
+        """(rows, columns) of the crop a local write window at `max_window` always fits in, with
+        CROP_SIGMAS of its filters' spread on each side; an image side when the crop would not be
+        smaller. Only for a local write filterbank at the training size."""
+        side = self.max_window * max(self.width, self.height)
+        needed = math.ceil(side * (self.n - 1 + 2 * CROP_SIGMAS * SPREAD_MAX) / self.n) + 2
+        return min(self.height, needed), min(self.width, needed)
+
+    def cropped(self, params, t, rows: int, columns: int):
+        """(Fx, Fy, γ, x0, y0) for windows bounded by `max_window` (glimpses at or after the
+        block-in and taper): Fx is (batch, N, columns) over image columns x0..x0+columns−1, Fy
+        likewise over rows, x0 and y0 (batch,) int32. The filters are those of `call` on those
+        pixels; off the crop they weigh under exp(−CROP_SIGMAS²/2) of their peak.
+
+        At 256 px a local write window covers at most a third of each side, so writing through the
+        crop costs a fraction of a whole-image write (bench/profile_step.py).
+        """
+        window = self.window(params, t)
+        fx, x0 = self._cropped_filters(window.gx, window, self.width, columns)
+        fy, y0 = self._cropped_filters(window.gy, window, self.height, rows)
+        return fx, fy, window.gamma, x0, y0
+
+    def _cropped_filters(self, centre, window: Window, size: int, length: int):
+        start = ops.clip(ops.floor(centre - (length - 1) / 2), 0, size - length)  # (batch, 1)
+        pixels = start[:, :, None] + ops.arange(length, dtype=centre.dtype)[None, None, :]
+        return self._filters_at(centre, window, pixels), ops.cast(start[:, 0], "int32")
+
     def _filters(self, centre, window: Window, size):
         """(batch, N, size): row i is a Gaussian at μ_i = centre + (i − N/2 + 0.5)·δ."""
-        offsets = ops.arange(self.n, dtype=centre.dtype) - self.n / 2 + 0.5
-        mu = centre + offsets[None, :] * window.delta  # (batch, N)
         s = self.grid_scale
         # Centre of each fine pixel in the coarse image's coordinates; equals 0..size-1 when s = 1.
         pixels = (ops.arange(round(size * s), dtype=centre.dtype) + 0.5) / s - 0.5
+        return self._filters_at(centre, window, pixels[None, None, :])
+
+    def _filters_at(self, centre, window: Window, pixels):
+        """The filter rows evaluated at `pixels` ((1 or batch, 1, P) coarse-image coordinates)."""
+        offsets = ops.arange(self.n, dtype=centre.dtype) - self.n / 2 + 0.5
+        mu = centre + offsets[None, :] * window.delta  # (batch, N)
+        s = self.grid_scale
         var = window.var if self.kind == "paper" else window.var + display_blur(s)
-        weights = ops.exp(-ops.square(pixels[None, None, :] - mu[:, :, None]) / (2 * var[:, :, None]))
+        weights = ops.exp(-ops.square(pixels - mu[:, :, None]) / (2 * var[:, :, None]))
         if self.kind == "paper":  # each row sums to 1 over the image's pixels
             return s * weights / (ops.sum(weights, axis=-1, keepdims=True) + _EPS)
         area = math.sqrt(2 * math.pi) * ops.sqrt(var)[:, :, None]

@@ -116,9 +116,37 @@ class AttentionWrite(keras.layers.Layer):
         """The canvas update and the raw window parameters; `filterbank` may be a finer grid."""
         params = self.params(h_dec)
         fx, fy, gamma = (filterbank or self.filterbank)(params, t=t)
+        return write_patch(self._patch(h_dec, tap), fx, fy, gamma), params
+
+    def _patch(self, h_dec, tap):
         patch = self.patch(h_dec) if tap is None else self.patch(h_dec) + tap
-        patch = ops.reshape(patch, (-1, self.channels, self.n, self.n))
-        return write_patch(patch, fx, fy, gamma), params
+        return ops.reshape(patch, (-1, self.channels, self.n, self.n))
+
+    @property
+    def crop(self) -> tuple[int, int] | None:
+        """(rows, columns) that every local write after the block-in and taper fits in, or None
+        where cropping saves nothing (the paper's window, or a bound too wide for the image)."""
+        if self.config.window != "local":
+            return None
+        sides = self.filterbank.crop_sides()
+        return None if sides == (self.config.height, self.config.width) else sides
+
+    def cropped(self, canvas, h_dec, t, tap=None):
+        """The canvas with this glimpse written, through the crop its window fits in (see
+        Filterbank.cropped): for glimpses whose bound is `max_window`. Equals canvas + call(...)
+        but for filter tails under 1.5e-8 of their peak."""
+        params = self.params(h_dec)
+        fx, fy, gamma, x0, y0 = self.filterbank.cropped(params, t, *self.crop)
+        return add_at(canvas, write_patch(self._patch(h_dec, tap), fx, fy, gamma), y0, x0), params
+
+
+def add_at(canvas, update, y0, x0):
+    """canvas (batch, B, C, A) with `update` (batch, rows, C, columns) added from row y0 and
+    column x0 of each image ((batch,) int32 each): where a cropped write lands."""
+    shape = tf.shape(update)
+    b, r, c, a = tf.meshgrid(*(tf.range(shape[i]) for i in range(4)), indexing="ij")
+    index = tf.stack([b, r + tf.gather(y0, b), c, a + tf.gather(x0, b)], axis=-1)
+    return tf.tensor_scatter_nd_add(canvas, index, update)
 
 
 class PlainWrite(keras.layers.Layer):
@@ -224,6 +252,9 @@ class DrawModel(keras.Model):
         )
         self._build_layers()
         self._bound_function = None
+        # Training writes the bounded local glimpses through crops (cropped_from); off, every
+        # write covers the whole image (the tests compare the two).
+        self.crop_writes = True
 
     def _build_layers(self):
         # Variables must exist before the compiled loops are traced: none may be made inside them.
@@ -247,11 +278,12 @@ class DrawModel(keras.Model):
         )
         return State(start, zeros, zeros, zeros, zeros)
 
-    def glimpse(self, x, state: State, eps, taps=(None, None, None), t=0):
+    def glimpse(self, x, state: State, eps, taps=(None, None, None), t=0, cropped=False):
         """Paper eqs. 3–8 for glimpse t (0-based; an int or a scalar tensor).
 
         Returns the new state, this step's KL, the read and write parameters, and the inputs of the
-        encoder's and decoder's matmuls (for the batched kernel gradient).
+        encoder's and decoder's matmuls (for the batched kernel gradient). `cropped`: write through
+        the crop of a bounded local window (AttentionWrite.cropped).
         """
         # x̂ = x − σ(c_{t−1}): the readers form it, or its glimpse (see AttentionRead).
         r, read_params = self.reader(x, ops.sigmoid(state.canvas), state.h_dec, t=t)
@@ -259,8 +291,12 @@ class DrawModel(keras.Model):
         h_enc, c_enc, enc_xh = self.encoder(enc_in, state.h_enc, state.c_enc, tap=taps[0])
         z, kl = self.sampler(h_enc, eps)
         h_dec, c_dec, dec_xh = self.decoder(z, state.h_dec, state.c_dec, tap=taps[1])
-        update, write_params = self.writer(h_dec, t=t, tap=taps[2])
-        new = State(state.canvas + update, h_enc, c_enc, h_dec, c_dec)
+        if cropped:
+            canvas, write_params = self.writer.cropped(state.canvas, h_dec, t, tap=taps[2])
+        else:
+            update, write_params = self.writer(h_dec, t=t, tap=taps[2])
+            canvas = state.canvas + update
+        new = State(canvas, h_enc, c_enc, h_dec, c_dec)
         return new, kl, read_params, write_params, (enc_xh, dec_xh, h_dec)
 
     def tapped(self) -> list:
@@ -268,6 +304,15 @@ class DrawModel(keras.Model):
         all glimpses at once, in the order of `glimpse`'s taps: encoder, decoder, writer."""
         return [(self.encoder.kernel, self.encoder.bias), (self.decoder.kernel, self.decoder.bias),
                 (self.writer.tapped.kernel, self.writer.tapped.bias)]
+
+    def cropped_from(self) -> int:
+        """The first glimpse whose write goes through a crop (AttentionWrite.cropped): the first
+        after the block-in and taper, where every local window is bounded by `max_window`; T when
+        no glimpse can (`crop_writes` off, no attention, or a crop no smaller than the image)."""
+        cfg = self.config
+        if not (self.crop_writes and cfg.attention and self.writer.crop):
+            return cfg.glimpses
+        return min(cfg.glimpses, cfg.block_in + cfg.taper)
 
     def final_canvas_and_kl(self, x, noise, taps=None):
         """c_T and Σ_t KL_t for images x (batch, B, C, A) and noise (T, batch, z).
@@ -288,19 +333,32 @@ class DrawModel(keras.Model):
             for kernel, _ in self.tapped()
         ) if collect else ()
 
-        def run(t, state, kl, stacks, count):
+        def run(t, state, kl, stacks, count, cropped):
             for k in range(count):
                 step_taps = tuple(tap[t + k] for tap in taps) if collect else (None, None, None)
-                state, kl_t, _, _, inputs = self.glimpse(x, state, noise[t + k], step_taps, t + k)
+                state, kl_t, _, _, inputs = self.glimpse(x, state, noise[t + k], step_taps, t + k, cropped)
                 kl = kl + kl_t
                 stacks = tuple(stack.write(t + k, xh) for stack, xh in zip(stacks, inputs))
             return state, kl, stacks
 
-        iterations, remainder = divmod(t_total, unroll)
+        def loop(start, stop, cropped, state, kl, stacks):
+            """Glimpses start..stop−1: a compiled loop of `unroll` glimpses an iteration, and the rest."""
+            iterations, remainder = divmod(stop - start, unroll)
 
-        def body(i, state, kl, stacks):
-            state, kl, stacks = run(i * unroll, state, kl, stacks, unroll)
-            return i + 1, state, kl, stacks
+            def body(i, state, kl, stacks):
+                state, kl, stacks = run(start + i * unroll, state, kl, stacks, unroll, cropped)
+                return i + 1, state, kl, stacks
+
+            if iterations:
+                _, state, kl, stacks = tf.while_loop(
+                    lambda i, *_: i < iterations,
+                    body,
+                    (tf.constant(0), state, kl, stacks),
+                    maximum_iterations=iterations,
+                )
+            if remainder:
+                state, kl, stacks = run(start + iterations * unroll, state, kl, stacks, remainder, cropped)
+            return state, kl, stacks
 
         # Every weight is read once, here, and the loop sees the values: TensorFlow's while-loop
         # gradient saves, at every glimpse, each value computed inside the loop that the backward
@@ -310,14 +368,9 @@ class DrawModel(keras.Model):
         constants = {id(w) for pair in self.tapped() for w in pair} if collect else set()
         read = lambda v: tf.stop_gradient(v.value) if id(v) in constants else tf.identity(v.value)
         with keras.StatelessScope(state_mapping=[(v, read(v)) for v in self.trainable_variables]):
-            _, state, kl, stacks = tf.while_loop(
-                lambda i, *_: i < iterations,
-                body,
-                (tf.constant(0), state, kl, stacks),
-                maximum_iterations=iterations,
-            )
-            if remainder:
-                state, kl, stacks = run(iterations * unroll, state, kl, stacks, remainder)
+            local_from = self.cropped_from()
+            state, kl, stacks = loop(0, local_from, False, state, kl, stacks)
+            state, kl, stacks = loop(local_from, t_total, True, state, kl, stacks)
         if collect:
             return state.canvas, kl, tuple(stack.stack() for stack in stacks)
         return state.canvas, kl

@@ -238,3 +238,24 @@ def test_window_share_clips_the_box_to_the_image():
     assert window_share(quarter, 20, 64, 64)[0] == pytest.approx(0.25)
     corner = Window(one(-0.5), one(-0.5), one(32 / 20), one(1.0), one(1.0))  # centred on the corner
     assert window_share(corner, 20, 64, 64)[0] == pytest.approx(0.0625)
+
+
+@settings(max_examples=40, deadline=None)
+@given(raw=RAW, shape=SHAPES, max_window=st.floats(0.05, 0.5), reach=st.integers(0, 4), taper=st.integers(0, 4))
+def test_a_cropped_write_holds_the_whole_window_for_any_raw_parameters(raw, shape, max_window, reach, taper):
+    height, width, n = shape
+    bank = Filterbank(n, height, width, kind="local", head="write", max_window=max_window, reach=reach,
+                      glimpses=16, taper=taper)
+    t = np.arange(16)[:, None]
+    bounded = np.arange(16) >= reach + taper
+    rows, columns = bank.crop_sides()
+    fx, fy, gamma = (np.asarray(v) for v in bank(raw, t=t))
+    fx_c, fy_c, gamma_c, x0, y0 = (np.asarray(v) for v in bank.cropped(raw, t, rows, columns))
+    np.testing.assert_array_equal(gamma_c, gamma)
+    for full, crop, start, length in ((fx, fx_c, x0, columns), (fy, fy_c, y0, rows)):
+        for i in np.flatnonzero(bounded):
+            inside = full[i, :, start[i]:start[i] + length]
+            np.testing.assert_allclose(crop[i], inside, rtol=1e-5, atol=1e-30)
+            outside = full[i].copy()
+            outside[:, start[i]:start[i] + length] = 0
+            assert outside.max() <= 1e-7 * max(full[i].max(), 1e-30)

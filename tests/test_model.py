@@ -287,3 +287,20 @@ def test_call_is_the_mean_reconstruction():
     zero = np.zeros((config.glimpses, 2, config.z), "float32")
     logits, _ = model.final_canvas_and_kl(model.rows_first(images), zero)
     np.testing.assert_allclose(out, np.transpose(1 / (1 + np.exp(-logits.numpy())), (0, 1, 3, 2)), rtol=1e-5)
+
+
+def test_cropped_writes_train_as_whole_image_writes():
+    # Bounded local windows (after the block-in and taper) are written through a crop of the
+    # image; the losses and every gradient are those of whole-image writes.
+    config = tiny_model_config(height=24, width=32, channels=3, write_n=8, max_window=0.2, block_in=1, taper=1)
+    model = model_for(config, unroll=2)
+    assert model.cropped_from() == 2 and model.writer.crop == (17, 17)
+    x = tiled(model, np.random.default_rng(0).random((24, 32, 3)).astype("float32"), 2)
+    noise = np.random.default_rng(1).standard_normal((config.glimpses, 2, config.z)).astype("float32")
+    cropped_losses, cropped = model.gradients(x, noise)
+    model.crop_writes = False
+    assert model.cropped_from() == config.glimpses
+    whole_losses, whole = model.gradients(x, noise)
+    assert float(cropped_losses["loss"]) == pytest.approx(float(whole_losses["loss"]), rel=1e-6)
+    for variable, want, got in zip(model.trainable_variables, whole, cropped):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-6, err_msg=variable.path)
