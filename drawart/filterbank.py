@@ -156,7 +156,8 @@ class Filterbank(keras.layers.Layer):
         CROP_SIGMAS of its filters' spread on each side; an image side when the crop would not be
         smaller. Only for a local write filterbank at the training size."""
         side = self.max_window * max(self.width, self.height)
-        needed = math.ceil(side * (self.n - 1 + 2 * CROP_SIGMAS * SPREAD_MAX) / self.n) + 2
+        # + 4: a pixel of rounding at each end of the crop, which is centred on the window to a pixel.
+        needed = math.ceil(side * (self.n - 1 + 2 * CROP_SIGMAS * SPREAD_MAX) / self.n) + 4
         return min(self.height, needed), min(self.width, needed)
 
     def cropped(self, params, t, rows: int, columns: int):

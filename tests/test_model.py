@@ -294,7 +294,7 @@ def test_cropped_writes_train_as_whole_image_writes():
     # image; the losses and every gradient are those of whole-image writes.
     config = tiny_model_config(height=24, width=32, channels=3, write_n=8, max_window=0.2, block_in=1, taper=1)
     model = model_for(config, unroll=2)
-    assert model.cropped_from() == 2 and model.writer.crop == (17, 17)
+    assert model.cropped_from() == 2 and model.writer.crop == (19, 19)
     x = tiled(model, np.random.default_rng(0).random((24, 32, 3)).astype("float32"), 2)
     noise = np.random.default_rng(1).standard_normal((config.glimpses, 2, config.z)).astype("float32")
     cropped_losses, cropped = model.gradients(x, noise)
