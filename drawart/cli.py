@@ -15,7 +15,7 @@ import click
 
 from drawart import __version__
 from drawart.config import (
-    DATASET_TRAIN_DEFAULTS, STRATEGIES, WINDOWS, ImageConfig, ModelConfig, RenderConfig, TrainConfig, smooth_by_default,
+    DATASET_TRAIN_DEFAULTS, STRATEGIES, WINDOWS, ImageConfig, ModelConfig, RenderConfig, TrainConfig, smooth_by_default, write_n_for,
 )
 from drawart.errors import DrawartError, Interrupted
 from drawart.render import FORMATS
@@ -99,7 +99,7 @@ def _output_options(command):
 @click.option("--gray/--color", default=None, help="Train on one or three channels [default: as the image is].")
 @click.option("--glimpses", type=click.IntRange(min=1), help="T, drawing steps per image." + _default(MODEL.glimpses))
 @click.option("--read-n", type=click.IntRange(min=2), help="Read filter grid N×N." + _default(MODEL.read_n))
-@click.option("--write-n", type=click.IntRange(min=2), help="Write filter grid N×N." + f" [default: {MODEL.write_n} up to 64 px; above, 22·√(size/64): 44 at 256 px]")
+@click.option("--write-n", type=click.IntRange(min=2), help=f"Write filter grid N×N. [default: {MODEL.write_n} up to 64 px; above, 22·√(size/64): {write_n_for(256)} at 256 px]")
 @click.option("--window", type=click.Choice(list(WINDOWS)), help="'local': bounded, gap-free windows that draw region by region; 'paper': the DRAW paper's window." + _default(MODEL.window))
 @click.option("--max-window", type=click.FloatRange(min=0, max=1, min_open=True), help="Largest write window side, as a share of the image's longest side (1: the whole image; local windows)." + _default(MODEL.max_window))
 @click.option("--block-in", type=click.IntRange(min=0), help="Glimpses whose write window may span the whole image before the local bound applies (local windows)." + " [default: a quarter of --glimpses, 8]")

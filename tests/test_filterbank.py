@@ -168,16 +168,26 @@ def test_the_papers_filters_do_leave_gaps():
     assert ripple(bank, raw, 0)[0] > 1.5
 
 
+GLIMPSES = 16
+
+
+def local_write_bank(shape, max_window, reach, taper):
+    """The local write filterbank of a GLIMPSES-glimpse model of `shape` (height, width, N)."""
+    height, width, n = shape
+    return Filterbank(n, height, width, kind="local", head="write", max_window=max_window, reach=reach,
+                      glimpses=GLIMPSES, taper=taper)
+
+
 @settings(max_examples=40, deadline=None)
 @given(raw=RAW, shape=SHAPES, max_window=st.floats(0.05, 1.0), reach=st.integers(0, 8), taper=st.integers(0, 8))
 def test_the_write_window_never_exceeds_its_bound(raw, shape, max_window, reach, taper):
     height, width, n = shape
-    bank = Filterbank(n, height, width, kind="local", head="write", max_window=max_window, reach=reach,
-                      glimpses=16, taper=taper)
-    t = np.arange(16)[:, None]
+    bank = local_write_bank(shape, max_window, reach, taper)
+    t = np.arange(GLIMPSES)[:, None]
     side = n * np.asarray(bank.window(raw, t).delta)[:, 0]
     # The whole image through the block-in, max_window once the taper is over, a step between.
-    bound = np.where(np.arange(16) < reach, 1.0, np.where(np.arange(16) < reach + taper, 1.0, max_window))
+    glimpse = np.arange(GLIMPSES)
+    bound = np.where(glimpse < reach, 1.0, np.where(glimpse < reach + taper, 1.0, max_window))
     assert (side <= bound * max(height, width) * (1 + 1e-5)).all()
     sigma_over_delta = np.asarray(bank.window(raw, t).sigma)[:, 0] / np.maximum(np.asarray(bank.window(raw, t).delta)[:, 0], 1e-30)
     assert ((sigma_over_delta >= 0.5 - 1e-4) | (np.asarray(bank.window(raw, t).delta)[:, 0] < 1e-2)).all()
@@ -243,11 +253,9 @@ def test_window_share_clips_the_box_to_the_image():
 @settings(max_examples=40, deadline=None)
 @given(raw=RAW, shape=SHAPES, max_window=st.floats(0.05, 0.5), reach=st.integers(0, 4), taper=st.integers(0, 4))
 def test_a_cropped_write_holds_the_whole_window_for_any_raw_parameters(raw, shape, max_window, reach, taper):
-    height, width, n = shape
-    bank = Filterbank(n, height, width, kind="local", head="write", max_window=max_window, reach=reach,
-                      glimpses=16, taper=taper)
-    t = np.arange(16)[:, None]
-    bounded = np.arange(16) >= reach + taper
+    bank = local_write_bank(shape, max_window, reach, taper)
+    t = np.arange(GLIMPSES)[:, None]
+    bounded = np.arange(GLIMPSES) >= reach + taper
     rows, columns = bank.crop_sides()
     fx, fy, gamma = (np.asarray(v) for v in bank(raw, t=t))
     fx_c, fy_c, gamma_c, x0, y0 = (np.asarray(v) for v in bank.cropped(raw, t, rows, columns))
