@@ -5,7 +5,9 @@ Each run is `drawart fit PHOTO --size S` with every other option at its default,
 of training, so run it on an otherwise idle machine). The clock includes start-up and compiling,
 as a user waits for them, and stops while the bench measures. At each mark it prints:
 
-- PSNR of the reconstruction with fixed noise (seed 0), dB, and the step reached;
+- PSNR of the reconstruction with fixed noise (seed 0), dB, and the step reached: the drawing, made
+  by the moving average of the weights (averaging.py), and on the line below it, `weights`, the
+  same reconstruction by the weights being trained at that step;
 - share: the median write window's area over glimpses 5..T, as a share of the image;
 - ripple: the worst coverage ripple (max/min of the summed write filters) over all glimpses.
 
@@ -37,6 +39,7 @@ def child(photo: str, size: int, minutes: list[float], changes: dict) -> None:
     import keras
 
     from drawart import strokes, train
+    from drawart.averaging import drawn_by_average
     from drawart.batches import TrainingData
     from drawart.config import ModelConfig
     from drawart.run import plan_fit
@@ -59,8 +62,10 @@ def child(photo: str, size: int, minutes: list[float], changes: dict) -> None:
                 return
             mark, pause = marks.pop(0) / 60, time.monotonic()
             step = int(self.model.optimizer.iterations.numpy())
-            figures = strokes.measure(self.model, pixels).summary()
-            print(json.dumps({"minutes": mark, "step": step, **figures}), flush=True)
+            with drawn_by_average(self.model):
+                figures = strokes.measure(self.model, pixels).summary()
+            raw = strokes.measure(self.model, pixels).psnr
+            print(json.dumps({"minutes": mark, "step": step, **figures, "raw": raw}), flush=True)
             self.paused += time.monotonic() - pause
             if not marks:
                 self.model.stop_training = True
@@ -102,6 +107,8 @@ def main():
             cells = "".join(f"{r['psnr']:8.2f} ({r['step']:5d})" for r in rows)
             last = rows[-1]
             print(f"{photo:10s}{size:6d}{cells}{last['share']:8.2f}{last['ripple']:8.2f}", flush=True)
+            if "raw" in last:
+                print(f"{'  weights':16s}" + "".join(f"{r['raw']:8.2f}{'':8s}" for r in rows), flush=True)
 
 
 if __name__ == "__main__":

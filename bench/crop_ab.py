@@ -27,6 +27,7 @@ def child(photo: str, size: int, steps: int, crop: bool) -> dict:
     import tensorflow as tf
 
     from drawart import strokes, train
+    from drawart.averaging import drawn_by_average
     from drawart.run import plan_fit
 
     plan = plan_fit(photo_path(photo), Path("unused"), size=size, model={}, train={})
@@ -40,7 +41,8 @@ def child(photo: str, size: int, steps: int, crop: bool) -> dict:
         model.train_function(iter([data]))
         if call * per_call % 1000 == 0:
             pause = time.perf_counter()
-            psnr.append(strokes.measure(model, plan.pixels).summary()["psnr"])
+            with drawn_by_average(model):
+                psnr.append(strokes.measure(model, plan.pixels).summary()["psnr"])
             measuring += time.perf_counter() - pause
     return {"psnr": psnr, "seconds": time.perf_counter() - started - measuring}
 

@@ -66,6 +66,7 @@ def child(photo: str, changes: dict, steps: int, marks: list[int], threads: int,
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
     from drawart import strokes, train
+    from drawart.averaging import drawn_by_average
     from drawart.batches import TrainingData
     from drawart.config import ModelConfig, RunConfig, TrainConfig
     from drawart.image import load_image
@@ -84,7 +85,8 @@ def child(photo: str, changes: dict, steps: int, marks: list[int], threads: int,
         def on_train_batch_end(self, batch, logs=None):
             step = int(self.model.optimizer.iterations.numpy())
             if step in marks:
-                figures = strokes.measure(self.model, pixels).summary()
+                with drawn_by_average(self.model):
+                    figures = strokes.measure(self.model, pixels).summary()
                 print(json.dumps({"step": step, **figures}), flush=True)
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from drawart import drawing, export, page, summary
 from drawart import run as rundir
+from drawart.averaging import drawn_by_average
 from drawart.config import RenderConfig
 from drawart.errors import DrawartError
 
@@ -122,7 +123,8 @@ class MilestoneGifs(keras.callbacks.Callback):
             rundir.save_checkpoint(self.run.milestones, step, lambda prefix: self.save_weights(self.model, prefix))
         path = self.run.gifs / drawing.output_name(step, self.options, "gif", smooth=self.options.smooth)
         if not path.exists():
-            frames = drawing.reconstruction_frames(self.model, self.pixels, self.options)
+            with drawn_by_average(self.model):
+                frames = drawing.reconstruction_frames(self.model, self.pixels, self.options)
             with self.run.writing("milestone GIF", path, step):
                 path.parent.mkdir(exist_ok=True)
                 record = drawing.output_record(self.options, "gif", [step])
@@ -148,7 +150,9 @@ class RunPage(keras.callbacks.Callback):
             return
         with self.run.writing("page", self.run.page_path, step):
             if self.model.config.attention and export.stored(self.run, step) is None:
-                export.store(self.run, export.strokes(self.model, self.image, step))
+                with drawn_by_average(self.model):
+                    strokes = export.strokes(self.model, self.image, step)
+                export.store(self.run, strokes)
             page.write_page(self.run, image=self.image)
 
 
@@ -199,7 +203,7 @@ class MetricsLog(RowLog):
 
 class HeldOutBound(RowLog):
     """validation.csv, at every checkpoint and at the last step: the negative variational bound on
-    the held-out images, in nats per image (see DrawModel.bound)."""
+    the held-out images, in nats per image (see DrawModel.bound), of the weights that draw."""
 
     what, columns = "validation row", rundir.VALIDATION_COLUMNS
 
@@ -208,7 +212,8 @@ class HeldOutBound(RowLog):
         self.images = images
 
     def row(self, step, logs):
-        return {"step": step, **self.model.bound(self.images)}
+        with drawn_by_average(self.model):
+            return {"step": step, **self.model.bound(self.images)}
 
 
 class TensorBoardLog(keras.callbacks.Callback):
@@ -241,7 +246,8 @@ class TensorBoardLog(keras.callbacks.Callback):
                     summary.scalar(name, logs[name])
                 summary.scalar("learning_rate", keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
             if image:
-                frame = drawing.reconstruction_frames(self.model, self.pixels, self.options)[-1]
+                with drawn_by_average(self.model):
+                    frame = drawing.reconstruction_frames(self.model, self.pixels, self.options)[-1]
                 summary.image("reconstruction", frame)
                 self.writer.flush()  # with the checkpoint: a crash loses only steps a resume replays
 

@@ -109,6 +109,7 @@ def _output_options(command):
 @click.option("--z", type=click.IntRange(min=1), help="Latent size per glimpse." + _default(MODEL.z))
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Adam learning rate." + f" [default: {TRAIN.lr}; a data set: {DATASET_TRAIN_DEFAULTS['lr']}]")
 @click.option("--lr-decay-steps", type=click.IntRange(min=1), help="The learning rate halves every this many steps." + _default(TRAIN.lr_decay_steps))
+@click.option("--ema", type=click.FloatRange(min=0, max=1, max_open=True), help="Draw from a moving average of the weights with this momentum (about 1/(1-EMA) steps); 0: from the weights themselves. Fixed when a run starts." + _default(TRAIN.ema))
 @click.option("--batch", type=click.IntRange(min=1), help="Noise samples of the image, or images of a data set, per step." + f" [default: {TRAIN.batch}; a data set: {DATASET_TRAIN_DEFAULTS['batch']}]")
 @click.option("--checkpoint-every", type=click.IntRange(min=1), help="Steps between checkpoints." + _default(TRAIN.checkpoint_every))
 @click.option("--steps-per-call", type=click.IntRange(min=1), help="Steps run per compiled call; also the metrics interval." + _default(TRAIN.steps_per_call))

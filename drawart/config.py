@@ -68,8 +68,10 @@ def window_schedule(glimpses: int) -> dict:
 
 # What a run written before a field existed gets for it: the value that reproduces what that
 # release did. A new default must never reach an old run silently (drawart 0.1.0 knew only the
-# paper's window; 0.2.0 had local windows but no taper, so its bound narrowed in one step).
+# paper's window; 0.2.0 had local windows but no taper, so its bound narrowed in one step; before
+# 0.4.0 a run drew from its weights, not from their moving average).
 ABSENT = {"ModelConfig": {"window": "paper", "max_window": 1.0, "block_in": 0, "taper": 0},
+          "TrainConfig": {"ema": 0.0},
           "RenderConfig": {"smooth": False}}
 
 # The paper's window has no bound and no block-in: a paper run stores these, as 0.1.0 runs read.
@@ -78,13 +80,14 @@ PAPER_WINDOW = ABSENT["ModelConfig"]
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How the model is trained. Safe to change between resumes, except `seed` and `batch`."""
+    """How the model is trained. Safe to change between resumes, except `seed`, `batch` and `ema`."""
 
     steps: int = 20000  # total optimiser steps to reach (not an increment)
     lr: float = 3e-3  # Adam learning rate at step 0: best PSNR per minute in bench/quality.py
     lr_decay_steps: int = 100000  # the learning rate halves every this many steps (smoothly)
     batch: int = 1  # noise samples of the image per step
     clip_norm: float = 1.0  # gradient clipping by global norm: the exp() in attention can spike
+    ema: float = 0.99  # drawings come from a moving average of the weights with this momentum; 0: the weights (averaging.py)
     seed: int = 0
     checkpoint_every: int = 1000
     keep_checkpoints: int = 3
@@ -106,6 +109,8 @@ class TrainConfig:
         for name in ("lr", "clip_norm"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if not 0 <= self.ema < 1:
+            raise ValueError(f"ema must be at least 0 and below 1, got {self.ema}")
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
 
@@ -156,9 +161,9 @@ class ImageConfig:
 IMAGE_FIELDS_FIXED_AT_START = ("size", "gray", "dataset", "count", "binarize", "val_fraction")
 
 
-# Fields that change the random stream or the loss's scale: resuming with other values would not
-# continue the same training run.
-TRAIN_FIELDS_FIXED_AT_START = ("seed", "batch")
+# Fields that change the random stream or the loss's scale, or what a checkpoint holds: resuming
+# with other values would not continue the same training run.
+TRAIN_FIELDS_FIXED_AT_START = ("seed", "batch", "ema")
 
 
 @dataclass(frozen=True)

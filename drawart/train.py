@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from drawart import run as rundir
+from drawart.averaging import AveragingAdam, draw_by_average, drawn_by_average
 from drawart.export import drawn_image
 from drawart.batches import TrainingData
 from drawart.callbacks import (
@@ -84,7 +85,7 @@ def build_model(model_config: ModelConfig, train_config: TrainConfig, strategy=N
             train_config.lr, decay_steps=train_config.lr_decay_steps, decay_rate=0.5
         )
         # Gradients are clipped by the model, on the whole batch's gradient (see DrawModel.clipped).
-        optimizer = keras.optimizers.Adam(schedule)
+        optimizer = AveragingAdam(schedule, ema=train_config.ema)
         model.compile(optimizer=optimizer, jit_compile=train_config.jit_compile and not distributed)
         optimizer.build(model.trainable_variables)
     return model
@@ -143,8 +144,10 @@ def _weights_only(model: DrawModel) -> tf.train.Checkpoint:
 
 
 def save_weights(model: DrawModel, prefix: str) -> None:
-    """The trained weights alone, for a milestone: enough to redraw, a third of a checkpoint."""
-    write_checkpoint(_weights_only(model), prefix)
+    """The drawing's weights alone (the moving average where the run keeps one), for a milestone:
+    enough to redraw, a fraction of a checkpoint."""
+    with drawn_by_average(model):
+        write_checkpoint(_weights_only(model), prefix)
 
 
 def restore_weights(model: DrawModel, prefix: str) -> None:
@@ -152,10 +155,13 @@ def restore_weights(model: DrawModel, prefix: str) -> None:
 
 
 def load_model(run: rundir.RunDir) -> tuple[DrawModel, int]:
-    """The model of a run at its newest checkpoint (step 0: untrained), for rendering and sampling."""
+    """The model of a run at its newest checkpoint (step 0: untrained), for rendering and sampling:
+    its weights are the drawing's (their moving average where the run keeps one)."""
     config = run.read_config()
     state = TrainingState(build_model(config.model, config.train))
-    return state.model, restore_latest(run, state)
+    step = restore_latest(run, state)
+    draw_by_average(state.model)
+    return state.model, step
 
 
 def milestone_weights(run: rundir.RunDir, model: DrawModel, every: int | None = None):

@@ -50,11 +50,14 @@ def test_to_dict_holds_the_values():
 
 def test_missing_sections_and_fields_take_defaults_but_fields_added_later_take_the_old_behaviour():
     # A config.json without the window fields was written by 0.1.0, which drew with the paper's window.
+    # Before 0.4.0 a run drew from its weights, not from their moving average.
     old = ModelConfig(window="paper", max_window=1.0, block_in=0, taper=0)
-    assert RunConfig.from_dict({}) == RunConfig(model=old)
-    partial = RunConfig.from_dict({"model": {"glimpses": 5}})
+    old_train = TrainConfig(ema=0.0)
+    assert RunConfig.from_dict({}) == RunConfig(model=old, train=old_train)
+    partial = RunConfig.from_dict({"model": {"glimpses": 5}, "train": {"lr": 1e-3}})
     assert partial.model == replace(old, glimpses=5)
-    assert partial.train == TrainConfig()
+    assert partial.train == replace(old_train, lr=1e-3)
+    assert RunConfig().train.ema == 0.99
     # 0.2.0 wrote local windows but knew no taper: its bound narrowed in one step.
     written_by_0_2_0 = {"model": {"window": "local", "max_window": 0.3, "block_in": 8}}
     assert RunConfig.from_dict(written_by_0_2_0).model == replace(RunConfig().model, taper=0)
@@ -176,6 +179,9 @@ def test_small_filterbank_is_fine_without_attention():
         ({"steps_per_call": 0}, "steps_per_call"),
         ({"unroll": 0}, "unroll"),
         ({"gif_every": -1}, "gif_every"),
+        ({"ema": 1.0}, "ema"),
+        ({"ema": -0.1}, "ema"),
+        ({"ema": float("nan")}, "ema"),
     ],
 )
 def test_train_validate_rejects(changes, field):
@@ -184,4 +190,4 @@ def test_train_validate_rejects(changes, field):
 
 
 def test_train_validate_accepts_edges():
-    TrainConfig(steps=1, gif_every=0, lr=1e-12, keep_checkpoints=1).validate()
+    TrainConfig(steps=1, gif_every=0, lr=1e-12, keep_checkpoints=1, ema=0.0).validate()

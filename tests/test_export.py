@@ -19,7 +19,8 @@ def scattered_model(window: str, channels: int):
     """A tiny model whose windows, patches and canvas start are pushed well away from their initial
     values, so the strokes land all over the image, some over its edges."""
     config = tiny_model_config(channels=channels, window=window, glimpses=5, block_in=1, max_window=0.5)
-    model = train.build_model(config, TrainConfig(jit_compile=False))
+    # Weights set by hand, never trained: no moving average to draw from (ema 0).
+    model = train.build_model(config, TrainConfig(jit_compile=False, ema=0.0))
     rng = np.random.default_rng(channels)
     for layer in (model.writer.params, model.reader.params, model.writer.patch):
         for weight in layer.weights:

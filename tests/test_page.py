@@ -27,7 +27,7 @@ def made_run(folder: Path, window: str, gray: bool) -> RunDir:
     loaded = load_image(Path(__file__).parent / "data" / "chelsea-24.png", size=max(cfg.width, cfg.height), gray=gray)
     assert loaded.pixels.shape == (cfg.height, cfg.width, channels)
     config = RunConfig(
-        model=cfg, train=TrainConfig(steps=6, gif_every=3, checkpoint_every=6, jit_compile=False),
+        model=cfg, train=TrainConfig(steps=6, gif_every=3, checkpoint_every=6, jit_compile=False, ema=0.0),
         image=ImageConfig(path="chelsea-24.png", digest=loaded.digest, size=cfg.width, gray=gray),
     )
     run = RunDir(folder)

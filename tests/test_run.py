@@ -396,6 +396,7 @@ def test_check_resume_identical_passes(tmp_path):
         ("model", {"channels": 3}, "channels"),
         ("train", {"seed": 4}, "seed"),
         ("train", {"batch": 1}, "batch"),
+        ("train", {"ema": 0.9}, "ema"),
     ],
 )
 def test_check_resume_refuses(tmp_path, section, changes, named):
@@ -539,6 +540,7 @@ def test_plan_fit_resume_may_change_lr_and_steps(tmp_path, tiny_gray_png):
     [
         ({"model": {"glimpses": 8}}, "glimpses"),
         ({"train": {"seed": 1}}, "seed"),
+        ({"train": {"ema": 0.0}}, "ema"),
         ({"size": 16}, "size"),
         ({"gray": False}, "gray"),
     ],

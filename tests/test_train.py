@@ -5,6 +5,7 @@ import pytest
 
 from conftest import tiny_model_config
 from drawart.batches import TrainingData
+from drawart.averaging import drawn_by_average
 from drawart import train
 from drawart.config import RunConfig, TrainConfig
 from drawart.run import RunDir
@@ -50,13 +51,17 @@ def test_fit_writes_checkpoints_and_metrics_at_their_steps(tmp_path):
     assert [int(r.split(",")[0]) for r in rows[1:]] == [4, 6, 8, 12, 14]  # every call, checkpoint and the last
 
 
-def test_load_model_restores_the_trained_weights(tmp_path):
-    run, model, step, _ = run_fit(tmp_path / "run", 6, jit_compile=False)
+@pytest.mark.parametrize("ema", [0.0, 0.9])
+def test_load_model_restores_the_weights_that_draw(tmp_path, ema):
+    run, model, step, _ = run_fit(tmp_path / "run", 6, jit_compile=False, ema=ema)
     loaded, at = train.load_model(run)
-    assert at == 6
-    for a, b in zip(model.weights, loaded.weights):
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
-    assert int(loaded.optimizer.iterations.numpy()) == 6
+    assert at == 6 and int(loaded.optimizer.iterations.numpy()) == 6
+    with drawn_by_average(model):  # the trained weights where the run keeps no average
+        drawn = [w.numpy() for w in model.weights]
+    for a, b in zip(drawn, loaded.weights):
+        np.testing.assert_array_equal(a, b.numpy())
+    moved = any(not np.array_equal(a, w.numpy()) for a, w in zip(drawn, model.weights))
+    assert moved == (ema > 0)
 
 
 def test_fit_at_or_past_the_target_does_nothing(tmp_path):
