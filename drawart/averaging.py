@@ -3,9 +3,10 @@
 At a learning rate high enough to learn fast, Adam leaves the weights jittering around where they
 are headed, and one image is the whole data set, so every jitter shows in the picture. An
 exponential moving average of the weights (Polyak averaging; `--ema`, momentum 0.99: about the
-last hundred steps) draws what the jittering weights are centred on. At 256 px it drew 0.1 to
-1.8 dB more than the weights it averaged, at the same steps of the same run
-(bench/big_pictures.py --compare-raw). Training itself never sees the average.
+last hundred steps) draws what the jittering weights are centred on. At 256 px it drew 0.05 to
+3.5 dB more than the weights it averaged, at every mark of the same runs (bench/big_pictures.py
+prints both; bench/averaging.py compares it with learning-rate schedules). Training itself never
+sees the average.
 
 The average lives in the optimizer (Keras's `use_ema`), so checkpoints hold it and a resume goes
 on exactly. Whatever draws (milestones, the page, TensorBoard's image, rendering a run) swaps it in

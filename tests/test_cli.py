@@ -104,6 +104,7 @@ def test_resume_with_other_settings_is_refused_and_touches_nothing(tiny_gray_png
     assert_one_line_error(invoke("fit", tiny_gray_png, "--out", run, "--max-window", "0.5"), "max_window (0.3 then, 0.5 now)")
     assert_one_line_error(invoke("fit", tiny_gray_png, "--out", run, "--block-in", "4"), "block_in (0 then, 4 now)")
     assert_one_line_error(invoke("fit", tiny_gray_png, "--out", run, "--taper", "2"), "taper (0 then, 2 now)")
+    assert_one_line_error(invoke("fit", tiny_gray_png, "--out", run, "--ema", "0.9"), "ema (0.99 then, 0.9 now)")
     assert snapshot(run) == before
     # --steps may grow, and the learning rate may change.
     assert invoke("fit", tiny_gray_png, "--out", run, "--steps", "4", "--lr", "0.0005").exit_code == 0
@@ -151,6 +152,7 @@ def test_image_over_the_bomb_guard_is_refused(tmp_path, monkeypatch):
 def test_bad_options_are_one_line(tiny_gray_png, tmp_path):
     assert_one_line_error(invoke("fit", tiny_gray_png, "--steps", "0"), "--steps")
     assert_one_line_error(invoke("fit", tiny_gray_png, "--size", "2"), "--size")
+    assert_one_line_error(invoke("fit", tiny_gray_png, "--ema", "1"), "--ema")
     assert_one_line_error(invoke("fit"), "DATA")
     file_out = tmp_path / "a-file"
     file_out.write_text("keep me")

@@ -1,0 +1,108 @@
+"""Jitter or learning: learning-rate schedules and the weights' moving average, by step, at a size.
+
+Trains one photo as `drawart fit PHOTO --size S` would (defaults, size-aware ones included), with
+the learning rate multiplied by a schedule of the step, and at each step mark prints the PSNR of the
+reconstruction (fixed noise, seed 0) by the weights being trained and, after a slash, by their
+moving average (`--ema`; the drawing). Figures are by step, so two runs may share the machine
+(`--threads 1` each) without changing them.
+
+Schedules (multipliers of `--lr` at step s): `const`; `invsqrt:K` √(K/(K+s)); `harm:K` K/(K+s);
+`drop:S:F` F from step S on. What the README's "Drawn by the average" quotes came from:
+
+    python bench/averaging.py chelsea --schedule const --ema 0.99 --threads 1 &
+    python bench/averaging.py coffee --schedule const --ema 0.99 --threads 1
+    python bench/averaging.py chelsea --schedule const --ema 0.998 --threads 1 &
+    python bench/averaging.py coffee --schedule const --ema 0.998 --threads 1
+    python bench/averaging.py chelsea --schedule harm:1000 --ema 0 --threads 1 &
+    python bench/averaging.py chelsea --schedule invsqrt:1000 --ema 0 --threads 1
+    python bench/averaging.py chelsea --schedule drop:2500:0.1 --ema 0 --marks 2500 2750 3000
+
+    python bench/averaging.py PHOTO [--size 256] [--schedule const] [--ema 0.99] [--marks 1000 2000 3000 4000 6000] [--threads N]
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+
+def multiplier(spec: str):
+    """The schedule named by `spec` as a function of a step tensor."""
+    import tensorflow as tf
+
+    kind, *args = spec.split(":")
+    args = [float(a) for a in args]
+    shapes = {
+        "const": lambda s: tf.ones_like(s),
+        "invsqrt": lambda s: tf.sqrt(args[0] / (args[0] + s)),
+        "harm": lambda s: args[0] / (args[0] + s),
+        "drop": lambda s: tf.where(s >= args[0], args[1], 1.0),
+    }
+    if kind not in shapes:
+        sys.exit(f"unknown schedule {spec!r}: one of {', '.join(shapes)}")
+    return lambda step: shapes[kind](tf.cast(step, "float32"))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("photo")
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--schedule", default="const")
+    parser.add_argument("--ema", type=float, default=0.99)
+    parser.add_argument("--marks", type=int, nargs="+", default=[1000, 2000, 3000, 4000, 6000])
+    parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads; 0: all cores")
+    args = parser.parse_args()
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+    import tensorflow as tf
+
+    if args.threads:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    from drawart import strokes, train
+    from drawart.averaging import drawn_by_average
+    from drawart.batches import TrainingData
+    from drawart.run import plan_fit
+    from strokes import photo_path
+
+    scale = multiplier(args.schedule)
+
+    class Scheduled(keras.optimizers.schedules.LearningRateSchedule):
+        """Stands in for the run's exponential decay (train.build_model builds one)."""
+
+        def __init__(self, lr, decay_steps, decay_rate):
+            self.lr = lr
+
+        def __call__(self, step):
+            return self.lr * scale(step)
+
+        def get_config(self):
+            return {"lr": self.lr}
+
+    train.keras.optimizers.schedules.ExponentialDecay = Scheduled
+    marks = sorted(args.marks)
+    with tempfile.TemporaryDirectory() as tmp:
+        plan = plan_fit(photo_path(args.photo), Path(tmp) / "run", size=args.size, model={}, train={"ema": args.ema})
+        config = replace(plan.config, train=replace(plan.config.train, steps=marks[-1], gif_every=0, checkpoint_every=10**6))
+        cells, started = [], time.monotonic()
+
+        class AtMarks(keras.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                if int(self.model.optimizer.iterations.numpy()) in marks:
+                    weights = strokes.measure(self.model, plan.pixels).psnr
+                    with drawn_by_average(self.model):
+                        drawn = strokes.measure(self.model, plan.pixels).psnr
+                    cells.append(f"{weights:6.2f}/{drawn:5.2f}")
+
+        plan.run.create(config)
+        train.fit(plan.run, TrainingData.picture(plan.pixels), config, echo=lambda _: None, extra_callbacks=[AtMarks()])
+    print(f"{args.photo} {args.size} px, schedule {args.schedule}, ema {args.ema:g}; PSNR weights/drawing at steps {' '.join(map(str, marks))}")
+    print("  " + "  ".join(cells) + f"   ({time.monotonic() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
