@@ -29,6 +29,7 @@ class ModelConfig:
     max_window: float = 0.3  # local: largest write window side, as a share of the image's longest side
     block_in: int = 8  # local: the first glimpses, whose write window may span the whole image (window_schedule)
     taper: int = 8  # local: glimpses after the block-in over which the bound narrows to max_window (bench/strokes.py)
+    confined: bool = True  # local: write centres stay on the image and γ within e^±2, so no glimpse can switch itself off (filterbank.py)
 
     def validate(self) -> None:
         """Raise ValueError naming the first field that cannot make a model."""
@@ -70,7 +71,7 @@ def window_schedule(glimpses: int) -> dict:
 # release did. A new default must never reach an old run silently (drawart 0.1.0 knew only the
 # paper's window; 0.2.0 had local windows but no taper, so its bound narrowed in one step; before
 # 0.4.0 a run drew from its weights, not from their moving average).
-ABSENT = {"ModelConfig": {"window": "paper", "max_window": 1.0, "block_in": 0, "taper": 0},
+ABSENT = {"ModelConfig": {"window": "paper", "max_window": 1.0, "block_in": 0, "taper": 0, "confined": False},
           "TrainConfig": {"ema": 0.0},
           "RenderConfig": {"smooth": False}}
 

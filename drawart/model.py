@@ -97,7 +97,7 @@ class AttentionWrite(keras.layers.Layer):
         cfg = self.config
         return Filterbank(cfg.write_n, cfg.height, cfg.width, grid_scale, kind=cfg.window, head="write",
                           max_window=cfg.max_window, reach=cfg.block_in, glimpses=cfg.glimpses,
-                          taper=cfg.taper)
+                          taper=cfg.taper, confined=cfg.confined)
 
     def build(self, hidden_shape):
         self.params.build(hidden_shape)

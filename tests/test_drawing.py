@@ -241,7 +241,7 @@ def test_evolution_of_a_set_is_one_grid_per_milestone(model, images):
 def test_boxes_follow_local_windows_through_the_block_in_and_after():
     # 6×9 image, N = 3, block-in 2, bound 0.3 right after it (no taper). Zero kernel: every glimpse's
     # raw parameters are the bias; the window differs by glimpse only through the bound and the
-    # starting place.
+    # starting place, which a confined write passes through tanh.
     config = tiny_model_config(glimpses=4, window="local", block_in=2, taper=0, max_window=0.3)
     model = train.build_model(config, TrainConfig(jit_compile=False))
     kernel, _ = model.writer.params.get_weights()
@@ -253,7 +253,7 @@ def test_boxes_follow_local_windows_through_the_block_in_and_after():
         (4.0, 2.5, 9 / 3 * s),  # block-in: centred, side up to the whole image
         (4.0, 2.5, 9 / 3 * s),
         None,
-        (4.5 * (1 + place[0] * inset) - 0.5, 3 * (1 + place[1] * inset) - 0.5, 0.3 * 9 / 3 * s),  # local
+        (4.5 * (1 + math.tanh(place[0] * inset)) - 0.5, 3 * (1 + math.tanh(place[1] * inset)) - 0.5, 0.3 * 9 / 3 * s),  # local
     ]
     pixels = np.random.default_rng(0).random((6, 9, 1)).astype("float32")
     traced = model.trace(pixels)

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from drawart.filterbank import Filterbank, read_glimpse, write_patch
+from drawart.filterbank import GAMMA_RANGE, Filterbank, read_glimpse, write_patch
 
 
 def paper_filters(raw, n, height, width):
@@ -171,11 +171,11 @@ def test_the_papers_filters_do_leave_gaps():
 GLIMPSES = 16
 
 
-def local_write_bank(shape, max_window, reach, taper):
+def local_write_bank(shape, max_window, reach, taper, confined=False):
     """The local write filterbank of a GLIMPSES-glimpse model of `shape` (height, width, N)."""
     height, width, n = shape
     return Filterbank(n, height, width, kind="local", head="write", max_window=max_window, reach=reach,
-                      glimpses=GLIMPSES, taper=taper)
+                      glimpses=GLIMPSES, taper=taper, confined=confined)
 
 
 @settings(max_examples=40, deadline=None)
@@ -191,6 +191,33 @@ def test_the_write_window_never_exceeds_its_bound(raw, shape, max_window, reach,
     assert (side <= bound * max(height, width) * (1 + 1e-5)).all()
     sigma_over_delta = np.asarray(bank.window(raw, t).sigma)[:, 0] / np.maximum(np.asarray(bank.window(raw, t).delta)[:, 0], 1e-30)
     assert ((sigma_over_delta >= 0.5 - 1e-4) | (np.asarray(bank.window(raw, t).delta)[:, 0] < 1e-2)).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(raw=RAW, shape=SHAPES, max_window=st.floats(0.05, 1.0), reach=st.integers(0, 8), taper=st.integers(0, 8))
+def test_a_confined_write_stays_on_the_image_and_always_writes(raw, shape, max_window, reach, taper):
+    # Unconfined, training may park a glimpse off the image or raise its γ until it writes nothing,
+    # and from there no gradient brings it back (bench/glimpses.py).
+    height, width, _ = shape
+    window = local_write_bank(shape, max_window, reach, taper, confined=True).window(raw, np.arange(GLIMPSES)[:, None])
+    gx, gy, gamma = (np.asarray(v, "float64")[:, 0] for v in (window.gx, window.gy, window.gamma))
+    assert ((gx >= -0.5) & (gx <= width - 0.5)).all() and ((gy >= -0.5) & (gy <= height - 0.5)).all()
+    assert ((gamma >= math.exp(-GAMMA_RANGE) * (1 - 1e-5)) & (gamma <= math.exp(GAMMA_RANGE) * (1 + 1e-5))).all()
+
+
+def test_confining_changes_only_the_write_centre_and_intensity():
+    raw = np.array([[0.4, -2.5, 0.3, -0.2, 5.0]], "float32")
+    for head in ("read", "write"):
+        free = Filterbank(5, 43, 64, kind="local", head=head, reach=1).window(raw, 0)
+        confined = Filterbank(5, 43, 64, kind="local", head=head, reach=1, confined=True).window(raw, 0)
+        assert float(confined.delta[0, 0]) == float(free.delta[0, 0]) and float(confined.var[0, 0]) == float(free.var[0, 0])
+        if head == "read":
+            assert all(float(getattr(confined, k)[0, 0]) == float(getattr(free, k)[0, 0]) for k in ("gx", "gy", "gamma"))
+    # The write: g̃ = tanh(raw) keeps the centre on the image; log γ = 2·tanh(raw / 2).
+    assert float(confined.gx[0, 0]) == pytest.approx(64 / 2 * (math.tanh(0.4) + 1) - 0.5, rel=1e-5)
+    assert float(confined.gy[0, 0]) == pytest.approx(43 / 2 * (math.tanh(-2.5) + 1) - 0.5, rel=1e-5)
+    assert float(confined.gamma[0, 0]) == pytest.approx(math.exp(2 * math.tanh(2.5)), rel=1e-5)
+    assert float(free.gamma[0, 0]) == pytest.approx(math.exp(5.0), rel=1e-5)
 
 
 @pytest.mark.parametrize("reach,taper", [(8, 8), (0, 4), (3, 1)])

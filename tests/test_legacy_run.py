@@ -1,7 +1,8 @@
 """Runs made by earlier releases (tests/data/run-VERSION, see record_run.py) resume and draw as those
 releases did. Their config.json has none of the fields added since, and each must take the value
 that reproduces what the release did, never the new default: 0.1.0 drew with the paper's window,
-0.2.0 with local windows whose bound narrowed in one step (no taper)."""
+0.2.0 with local windows whose bound narrowed in one step (no taper). Neither confined its writes
+to the image."""
 
 import shutil
 from pathlib import Path
@@ -18,8 +19,8 @@ from drawart.run import RunDir
 DATA = Path(__file__).parent / "data"
 # The window fields each release's config.json lacks, as that release drew.
 RELEASES = {
-    "0.1.0": {"window": "paper", "max_window": 1.0, "block_in": 0, "taper": 0},
-    "0.2.0": {"window": "local", "max_window": 0.3, "block_in": 2, "taper": 0},
+    "0.1.0": {"window": "paper", "max_window": 1.0, "block_in": 0, "taper": 0, "confined": False},
+    "0.2.0": {"window": "local", "max_window": 0.3, "block_in": 2, "taper": 0, "confined": False},
 }
 # An option each release's run must refuse on resume: one that would change how it draws.
 NEW_DRAWING = {"0.1.0": (["--window", "local"], ["--max-window", "0.3"]), "0.2.0": (["--taper", "8"],)}

@@ -1,0 +1,57 @@
+"""What each glimpse adds: PSNR of the reconstruction after every glimpse, at each milestone of a run.
+
+A run can settle where a few block-in glimpses paint the whole picture and every later glimpse
+writes nothing: its PSNR then stops at what those few can hold. This prints, for each milestone
+(the drawing's weights) and the newest checkpoint, the PSNR after glimpses 1..T (fixed noise,
+seed 0), how many glimpses changed it by at least 0.05 dB, and the median write intensity log γ
+of the glimpses after the block-in and taper (the local write divides by γ: a large γ writes
+almost nothing).
+
+    python bench/glimpses.py RUN [--every N]
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path)
+    parser.add_argument("--every", type=int, default=None, help="only milestones at multiples of N steps")
+    args = parser.parse_args()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from drawart import strokes, train
+    from drawart.run import RunDir, RunError
+
+    run = RunDir(args.run)
+    try:
+        model, latest = train.load_model(run)
+    except RunError as error:
+        sys.exit(f"{args.run}: {error}")
+    pixels = run.load_image()
+    cfg = model.config
+    local_from = cfg.block_in + cfg.taper if cfg.window == "local" else 0
+
+    def report(step):
+        traced = model.trace(pixels, seed=0)
+        psnrs = [strokes.psnr(canvas, pixels) for canvas in traced["canvases"][1:]]
+        gains = np.diff([strokes.psnr(traced["canvases"][0], pixels), *psnrs])
+        working = int(np.sum(np.abs(gains) >= 0.05))
+        log_gamma = float(np.median(traced["write"][local_from:, 4]))
+        print(f"step {step:7d}  {psnrs[-1]:6.2f} dB  glimpses changing it {working:2d}/{cfg.glimpses}  "
+              f"median local log γ {log_gamma:6.2f}")
+        print("    after each glimpse: " + " ".join(f"{p:.1f}" for p in psnrs))
+
+    for step, restore in train.milestone_weights(run, model, args.every):
+        restore()
+        report(step)
+    model, latest = train.load_model(run)
+    report(latest)
+
+
+if __name__ == "__main__":
+    main()
