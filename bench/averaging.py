@@ -18,7 +18,14 @@ Schedules (multipliers of `--lr` at step s): `const`; `invsqrt:K` √(K/(K+s)); 
     python bench/averaging.py chelsea --schedule invsqrt:1000 --ema 0 --threads 1
     python bench/averaging.py chelsea --schedule drop:2500:0.1 --ema 0 --marks 2500 2750 3000
 
-    python bench/averaging.py PHOTO [--size 256] [--schedule const] [--ema 0.99] [--marks 1000 2000 3000 4000 6000] [--threads N]
+Two outcomes, not noise (drawart 0.4.0; README "Every glimpse keeps drawing"):
+
+    python bench/averaging.py chelsea --schedule exp:100000 --marks 1000 2000 3000 4000 5000 6000 7000 8000 9000
+    python bench/averaging.py chelsea --schedule const --threads 2 --marks 500 1000 ... 9000
+    python bench/averaging.py chelsea --schedule exp:100000 --seed 1 --threads 1 --marks 3000 6000 8000
+
+    python bench/averaging.py PHOTO [--size 256] [--schedule const] [--ema 0.99] [--also 0.998 h0.1] [--lr LR]
+        [--seed S] [--set JSON] [--marks 1000 2000 3000 4000 6000] [--threads N]
 """
 
 import argparse

@@ -41,7 +41,9 @@ def main():
         psnrs = [strokes.psnr(canvas, pixels) for canvas in traced["canvases"][1:]]
         gains = np.diff([strokes.psnr(traced["canvases"][0], pixels), *psnrs])
         working = int(np.sum(np.abs(gains) >= 0.05))
-        log_gamma = float(np.median(traced["write"][local_from:, 4]))
+        raw = np.asarray(traced["write"], "float32")
+        gamma = np.asarray(model.writer.filterbank.window(raw, np.arange(len(raw))[:, None]).gamma)[:, 0]
+        log_gamma = float(np.median(np.log(gamma[local_from:])))
         print(f"step {step:7d}  {psnrs[-1]:6.2f} dB  glimpses changing it {working:2d}/{cfg.glimpses}  "
               f"median local log γ {log_gamma:6.2f}")
         print("    after each glimpse: " + " ".join(f"{p:.1f}" for p in psnrs))

@@ -29,7 +29,7 @@ class ModelConfig:
     max_window: float = 0.3  # local: largest write window side, as a share of the image's longest side
     block_in: int = 8  # local: the first glimpses, whose write window may span the whole image (window_schedule)
     taper: int = 8  # local: glimpses after the block-in over which the bound narrows to max_window (bench/strokes.py)
-    confined: bool = True  # local: write centres stay on the image and γ within e^±2, so no glimpse can switch itself off (filterbank.py)
+    confined: bool = True  # local: no write window can leave the image, fade to nothing or shrink to nothing (filterbank.py)
 
     def validate(self) -> None:
         """Raise ValueError naming the first field that cannot make a model."""

@@ -19,11 +19,12 @@ every channel in a single plain matmul.
   so the filters sum to ~1 wherever the window covers: a patch value is the same amount of ink
   whatever the stroke size, at any resolution. Centres and strides are shares of the image's size,
   so the same window lands on the same place of the picture at any size.
-  Confined (the default since 0.5.0), a write window's centre goes through tanh, so it stays on the
-  image, and its log γ through 2·tanh(·/2), so it writes at least e⁻² of its patch. Unconfined,
-  training could switch a glimpse off, parked off the image or with γ in the thousands, where no
-  gradient reaches it again: on some seeds three block-in glimpses painted chelsea at 256 px and the
-  other 29 wrote nothing, stuck at 30 dB, where a confined run drew with all 32 (bench/glimpses.py).
+  Confined (the default since 0.5.0), a write window cannot switch its glimpse off: its centre goes
+  through tanh, so it stays on the image, its log γ through 2·tanh(·/2), so it writes at least e⁻²
+  of its patch, and its side is at least MIN_SIDE of its bound. Unconfined, training could park a
+  glimpse off the image, raise its γ into the thousands or shrink its window to nothing, and no
+  gradient reached it there again: on chelsea at 256 px three block-in glimpses painted the picture
+  and the other 29 wrote nothing, stuck at 30 dB (bench/glimpses.py).
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ _EPS = 1e-8
 SPREAD_MIN, SPREAD_MAX = 0.5, 0.9
 # A confined write's log γ stays within ±this: it writes at least e^-2 = 14% of its patch.
 GAMMA_RANGE = 2.0
+# A confined write window's side is at least this share of its bound.
+MIN_SIDE = 0.1
 # Keeps a local filter finite when its stride underflows to 0 (σ ≥ 0.001 px).
 _TINY_VAR = 1e-6
 # A cropped local write (Filterbank.cropped) keeps every pixel within this many σ of a filter
@@ -150,7 +153,10 @@ class Filterbank(keras.layers.Layer):
         gx = a / 2 * (gx_raw + 1) - 0.5
         gy = b / 2 * (gy_raw + 1) - 0.5
         bound = side_bound(t, self.max_window, self.reach, self.taper)
-        delta = bound * max(a, b) / n * ops.sigmoid(stride_raw)
+        share = ops.sigmoid(stride_raw)
+        if self.confined and self.head == "write":
+            share = MIN_SIDE + (1 - MIN_SIDE) * share
+        delta = bound * max(a, b) / n * share
         spread = SPREAD_MIN + (SPREAD_MAX - SPREAD_MIN) * ops.sigmoid(spread_raw)
         var = ops.square(spread * delta) + _TINY_VAR
         return Window(gx, gy, delta, var, ops.exp(log_gamma))

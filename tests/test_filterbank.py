@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from drawart.filterbank import GAMMA_RANGE, Filterbank, read_glimpse, write_patch
+from drawart.filterbank import GAMMA_RANGE, MIN_SIDE, Filterbank, Window, read_glimpse, write_patch
 
 
 def paper_filters(raw, n, height, width):
@@ -198,26 +198,34 @@ def test_the_write_window_never_exceeds_its_bound(raw, shape, max_window, reach,
 def test_a_confined_write_stays_on_the_image_and_always_writes(raw, shape, max_window, reach, taper):
     # Unconfined, training may park a glimpse off the image or raise its γ until it writes nothing,
     # and from there no gradient brings it back (bench/glimpses.py).
-    height, width, _ = shape
-    window = local_write_bank(shape, max_window, reach, taper, confined=True).window(raw, np.arange(GLIMPSES)[:, None])
-    gx, gy, gamma = (np.asarray(v, "float64")[:, 0] for v in (window.gx, window.gy, window.gamma))
+    height, width, n = shape
+    t = np.arange(GLIMPSES)[:, None]
+    window = local_write_bank(shape, max_window, reach, taper, confined=True).window(raw, t)
+    gx, gy, delta, gamma = (np.asarray(v, "float64")[:, 0] for v in (window.gx, window.gy, window.delta, window.gamma))
     assert ((gx >= -0.5) & (gx <= width - 0.5)).all() and ((gy >= -0.5) & (gy <= height - 0.5)).all()
     assert ((gamma >= math.exp(-GAMMA_RANGE) * (1 - 1e-5)) & (gamma <= math.exp(GAMMA_RANGE) * (1 + 1e-5))).all()
+    bound = np.asarray(side_bound(t[:, 0], max_window, reach, taper), "float64") * max(height, width)
+    assert (n * delta >= MIN_SIDE * bound * (1 - 1e-5)).all()
 
 
-def test_confining_changes_only_the_write_centre_and_intensity():
+def test_confining_changes_only_the_write_centre_intensity_and_least_side():
     raw = np.array([[0.4, -2.5, 0.3, -0.2, 5.0]], "float32")
     for head in ("read", "write"):
         free = Filterbank(5, 43, 64, kind="local", head=head, reach=1).window(raw, 0)
         confined = Filterbank(5, 43, 64, kind="local", head=head, reach=1, confined=True).window(raw, 0)
-        assert float(confined.delta[0, 0]) == float(free.delta[0, 0]) and float(confined.var[0, 0]) == float(free.var[0, 0])
         if head == "read":
-            assert all(float(getattr(confined, k)[0, 0]) == float(getattr(free, k)[0, 0]) for k in ("gx", "gy", "gamma"))
-    # The write: g̃ = tanh(raw) keeps the centre on the image; log γ = 2·tanh(raw / 2).
+            assert all(float(getattr(confined, k)[0, 0]) == float(getattr(free, k)[0, 0]) for k in Window._fields)
+    # The write: g̃ = tanh(raw) keeps the centre on the image; log γ = 2·tanh(raw / 2); the side is
+    # at least MIN_SIDE of the bound.
     assert float(confined.gx[0, 0]) == pytest.approx(64 / 2 * (math.tanh(0.4) + 1) - 0.5, rel=1e-5)
     assert float(confined.gy[0, 0]) == pytest.approx(43 / 2 * (math.tanh(-2.5) + 1) - 0.5, rel=1e-5)
     assert float(confined.gamma[0, 0]) == pytest.approx(math.exp(2 * math.tanh(2.5)), rel=1e-5)
     assert float(free.gamma[0, 0]) == pytest.approx(math.exp(5.0), rel=1e-5)
+    sigmoid = 1 / (1 + math.exp(0.2))
+    assert float(free.delta[0, 0]) == pytest.approx(64 / 5 * sigmoid, rel=1e-5)
+    assert float(confined.delta[0, 0]) == pytest.approx(64 / 5 * (MIN_SIDE + (1 - MIN_SIDE) * sigmoid), rel=1e-5)
+    assert float(confined.var[0, 0]) / float(confined.delta[0, 0]) ** 2 == pytest.approx(
+        float(free.var[0, 0]) / float(free.delta[0, 0]) ** 2, rel=1e-4)  # the same σ/δ
 
 
 @pytest.mark.parametrize("reach,taper", [(8, 8), (0, 4), (3, 1)])
