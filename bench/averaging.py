@@ -80,7 +80,7 @@ def main():
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     from drawart import strokes, train
-    from drawart.averaging import drawn_by_average
+    from drawart.averaging import drawn_by_average, swapped_in
     from drawart.batches import TrainingData
     from drawart.run import plan_fit
     from strokes import photo_path
@@ -115,7 +115,7 @@ def main():
                         drawn = strokes.measure(self.model, plan.pixels).psnr
                     more = []
                     for averages in shadows(self.model):
-                        with swapped_in(self.model, averages):
+                        with swapped_in(list(zip(self.model.optimizer._trainable_variables, averages))):
                             more.append(f"{strokes.measure(self.model, plan.pixels).psnr:5.2f}")
                     cells.append(f"{weights:6.2f}/{drawn:5.2f}" + "".join(f"/{m}" for m in more))
 
@@ -160,22 +160,6 @@ def shadow_averages(specs, floor, train):
 
     train.AveragingAdam = Shadowing
     return lambda model: model.optimizer.shadows
-
-
-class swapped_in:
-    """The model's weights are `averages` inside, the trained ones again after."""
-
-    def __init__(self, model, averages):
-        self.pairs = list(zip(model.optimizer._trainable_variables, averages))
-
-    def __enter__(self):
-        self.kept = [w.numpy() for w, _ in self.pairs]
-        for w, a in self.pairs:
-            w.assign(a)
-
-    def __exit__(self, *exc):
-        for (w, _), value in zip(self.pairs, self.kept):
-            w.assign(value)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ def main():
     cfg = model.config
     local_from = cfg.block_in + cfg.taper if cfg.window == "local" else 0
 
-    def report(step):
+    def report(step) -> str:
         traced = model.trace(pixels, seed=0)
         psnrs = [strokes.psnr(canvas, pixels) for canvas in traced["canvases"][1:]]
         gains = np.diff([strokes.psnr(traced["canvases"][0], pixels), *psnrs])
@@ -44,15 +44,16 @@ def main():
         raw = np.asarray(traced["write"], "float32")
         gamma = np.asarray(model.writer.filterbank.window(raw, np.arange(len(raw))[:, None]).gamma)[:, 0]
         log_gamma = float(np.median(np.log(gamma[local_from:])))
-        print(f"step {step:7d}  {psnrs[-1]:6.2f} dB  glimpses changing it {working:2d}/{cfg.glimpses}  "
-              f"median local log γ {log_gamma:6.2f}")
-        print("    after each glimpse: " + " ".join(f"{p:.1f}" for p in psnrs))
+        return (f"step {step:7d}  {psnrs[-1]:6.2f} dB  glimpses changing it {working:2d}/{cfg.glimpses}  "
+                f"median local log γ {log_gamma:6.2f}\n"
+                "    after each glimpse: " + " ".join(f"{p:.1f}" for p in psnrs))
 
+    newest = report(latest)  # before a milestone's weights replace the checkpoint's
     for step, restore in train.milestone_weights(run, model, args.every):
-        restore()
-        report(step)
-    model, latest = train.load_model(run)
-    report(latest)
+        if step != latest:  # a milestone at the newest step holds the same drawing weights
+            restore()
+            print(report(step))
+    print(newest)
 
 
 if __name__ == "__main__":

@@ -41,18 +41,25 @@ def _pairs(model):
 
 
 @contextlib.contextmanager
-def drawn_by_average(model):
-    """Inside, the model's weights are their moving average (unchanged when it keeps none); on leaving,
-    the trained weights are back, bit for bit."""
-    pairs = _pairs(model)
+def swapped_in(pairs):
+    """Inside, each weight of the (weight, value) pairs holds its value; on leaving, the weights are
+    back, bit for bit."""
     trained = [weight.numpy() for weight, _ in pairs]
-    for weight, average in pairs:
-        weight.assign(average)
+    for weight, value in pairs:
+        weight.assign(value)
     try:
-        yield model
+        yield
     finally:
         for (weight, _), value in zip(pairs, trained):
             weight.assign(value)
+
+
+@contextlib.contextmanager
+def drawn_by_average(model):
+    """Inside, the model's weights are their moving average (unchanged when it keeps none); on leaving,
+    the trained weights are back, bit for bit."""
+    with swapped_in(_pairs(model)):
+        yield model
 
 
 def draw_by_average(model) -> None:

@@ -70,7 +70,8 @@ def window_schedule(glimpses: int) -> dict:
 # What a run written before a field existed gets for it: the value that reproduces what that
 # release did. A new default must never reach an old run silently (drawart 0.1.0 knew only the
 # paper's window; 0.2.0 had local windows but no taper, so its bound narrowed in one step; before
-# 0.4.0 a run drew from its weights, not from their moving average).
+# 0.4.0 a run drew from its weights, not from their moving average; before 0.5.0 a write window
+# could leave the image, fade or shrink to nothing).
 ABSENT = {"ModelConfig": {"window": "paper", "max_window": 1.0, "block_in": 0, "taper": 0, "confined": False},
           "TrainConfig": {"ema": 0.0},
           "RenderConfig": {"smooth": False}}

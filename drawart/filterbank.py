@@ -143,19 +143,18 @@ class Filterbank(keras.layers.Layer):
             gy = (b + 1) / 2 * (gy_raw + 1) - 1
             delta = (max(a, b) - 1) / (n - 1) * ops.exp(stride_raw)
             return Window(gx, gy, delta, ops.exp(spread_raw), ops.exp(log_gamma))
+        share = ops.sigmoid(stride_raw)  # of the bound
         if self.head == "write":
             places = ops.take(ops.convert_to_tensor(self.places), ops.reshape(ops.convert_to_tensor(t, "int32"), (-1,)), axis=0)
             gx_raw, gy_raw = gx_raw + places[:, :1], gy_raw + places[:, 1:]
             if self.confined:
                 gx_raw, gy_raw = ops.tanh(gx_raw), ops.tanh(gy_raw)
                 log_gamma = GAMMA_RANGE * ops.tanh(log_gamma / GAMMA_RANGE)
+                share = MIN_SIDE + (1 - MIN_SIDE) * share
         # g̃ = ±1 are the image's outer edges; 0 its centre, as in the paper.
         gx = a / 2 * (gx_raw + 1) - 0.5
         gy = b / 2 * (gy_raw + 1) - 0.5
         bound = side_bound(t, self.max_window, self.reach, self.taper)
-        share = ops.sigmoid(stride_raw)
-        if self.confined and self.head == "write":
-            share = MIN_SIDE + (1 - MIN_SIDE) * share
         delta = bound * max(a, b) / n * share
         spread = SPREAD_MIN + (SPREAD_MAX - SPREAD_MIN) * ops.sigmoid(spread_raw)
         var = ops.square(spread * delta) + _TINY_VAR
