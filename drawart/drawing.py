@@ -211,7 +211,7 @@ def encode(frames: np.ndarray, fmt: str, options: RenderConfig, labels=None) -> 
     if fmt == "png-sheet":
         return render.encode_png_sheet(frames, labels=labels)
     if fmt == "mp4":
-        return render.encode_mp4(frames, fps=max(1, round(1000 / options.frame_ms)))
+        return render.encode_mp4(frames, durations)
     raise ValueError(f"unknown format {fmt!r}")
 
 

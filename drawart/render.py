@@ -560,7 +560,18 @@ def encoder_problem(fmt):
     return None
 
 
-def encode_mp4(frames_uint8, fps):
+def mp4_timing(durations_ms):
+    """(fps, repeats): MP4 has one frame rate, so each frame is shown for its duration by repeating
+    it at the rate of the shortest one (H.264 stores a repeat almost free). The hold at the end
+    is kept within half a frame."""
+    durations = np.asarray(durations_ms, dtype=float)
+    if durations.ndim != 1 or len(durations) == 0 or (durations <= 0).any():
+        raise ValueError(f"durations must be positive milliseconds, one per frame, got {durations_ms!r}")
+    base = durations.min()
+    return 1000.0 / base, np.maximum(1, np.rint(durations / base)).astype(int)
+
+
+def encode_mp4(frames_uint8, durations_ms):
     """H.264 MP4 bytes via imageio's ffmpeg plugin (optional dependency imageio-ffmpeg)."""
     problem = encoder_problem("mp4")
     if problem:
@@ -568,7 +579,10 @@ def encode_mp4(frames_uint8, fps):
     import imageio.v3 as iio
 
     frames = _even(_to_rgb(_as_frames(frames_uint8)))
+    if len(durations_ms) != len(frames):
+        raise ValueError(f"{len(frames)} frames but {len(durations_ms)} durations")
+    fps, repeats = mp4_timing(durations_ms)
     return iio.imwrite(
-        "<bytes>", frames, extension=".mp4", plugin="FFMPEG", fps=float(fps),
+        "<bytes>", np.repeat(frames, repeats, axis=0), extension=".mp4", plugin="FFMPEG", fps=fps,
         codec="libx264", pixelformat="yuv420p", macro_block_size=1,
     )

@@ -411,6 +411,13 @@ def test_gif_and_sample_formats_with_frame_and_hold_times(drawn_run):
     assert sum(durations_of(drawn_run / "samples" / "step-0000008-2samples-seed0-60ms-hold700ms.webp")) == 60 * T + 700
     assert invoke("sample", drawn_run, "-n", "2", "--frame-ms", "80").exit_code == 0
     assert durations_of(drawn_run / "samples" / "step-0000008-2samples-seed0-80ms.gif") == [80] * T + [1500]
+    # MP4 has one frame rate: the hold is the last frame repeated (imageio-ffmpeg is a dev extra)
+    import imageio.v3 as iio
+
+    assert invoke("gif", drawn_run, "--every", "8", "--format", "mp4", "--frame-ms", "40", "--hold-ms", "800").exit_code == 0
+    mp4 = drawn_run / "gifs" / "step-0000008-40ms-hold800ms.mp4"
+    assert len(iio.imread(mp4, plugin="FFMPEG")) == T + 800 // 40
+    assert iio.immeta(mp4, plugin="FFMPEG")["fps"] == 25
 
 
 def test_gif_keeps_what_it_made_before_unless_forced(drawn_run, monkeypatch):

@@ -342,22 +342,45 @@ def test_evolution_frames():
         render.evolution_frames(finals, [1, 2])
 
 
+def test_mp4_timing_repeats_frames_to_their_durations():
+    fps, repeats = render.mp4_timing(render.frame_durations(4, frame_ms=50, hold_ms=1500))
+    assert fps == 20 and repeats.tolist() == [1, 1, 1, 30]
+    fps, repeats = render.mp4_timing([40, 60, 100, 130])  # each shown for its duration, to half a frame
+    assert fps == 25 and repeats.tolist() == [1, 2, 2, 3]  # 1.5 rounds to even; 3.25 to 3
+    assert render.mp4_timing([900])[1].tolist() == [1]
+    for bad in ([], [60, 0], [60, -5]):
+        with pytest.raises(ValueError):
+            render.mp4_timing(bad)
+
+
 def test_encode_mp4_installed_or_clear_error():
     frames = render.drawing_frames(_canvases(1), scale=3)  # 24×36: even; and odd case below
     odd = render.to_uint8(np.random.default_rng(2).random((3, 7, 9, 3)))
     if importlib.util.find_spec("imageio_ffmpeg") is None:
         with pytest.raises(DrawartError):
-            render.encode_mp4(frames, 10)
-    else:
-        for f in (frames, odd):
-            data = render.encode_mp4(f, 10)
-            assert data[4:8] == b"ftyp"
+            render.encode_mp4(frames, render.frame_durations(len(frames)))
+        return
+    import imageio.v3 as iio
+
+    for f in (frames, odd):
+        durations = render.frame_durations(len(f), frame_ms=100, hold_ms=500)
+        data = render.encode_mp4(f, durations)
+        assert data[4:8] == b"ftyp"
+        decoded = iio.imread(data, extension=".mp4", plugin="FFMPEG")
+        assert len(decoded) == len(f) - 1 + 5  # the hold is the last frame five times at 10 fps
+        assert iio.immeta(data, extension=".mp4", plugin="FFMPEG")["fps"] == 10
+        # the held frames show the last frame: lossy H.264, so nearer it than the frame before it
+        shown = render._even(render._to_rgb(f)).astype(float)
+        for held in decoded[-5:].astype(float):
+            assert np.abs(held - shown[-1]).mean() < np.abs(held - shown[-2]).mean()
+    with pytest.raises(ValueError):
+        render.encode_mp4(frames, [60])
 
 
 def test_encode_mp4_missing_imageio_ffmpeg(monkeypatch):
     monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)  # makes `import imageio_ffmpeg` fail
     with pytest.raises(DrawartError) as err:
-        render.encode_mp4(render.to_uint8(_canvases(3)), 10)
+        render.encode_mp4(render.to_uint8(_canvases(3)), render.frame_durations(3))
     msg = str(err.value)
     assert "\n" not in msg and "imageio-ffmpeg" in msg and "drawart[mp4]" in msg
 
