@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import ChainMap
 from dataclasses import replace
 from pathlib import Path
 
@@ -388,12 +389,13 @@ def page(run_dir, step, output):
     _check_output(output)
     kept, docs = export.drawable_steps(run), {}
     if config.model.attention:
-        docs = {s: doc for s in kept if (doc := export.stored(run, s)) is not None}
-        missing = [s for s in kept if s not in docs]
+        missing, traced = [s for s in kept if export.stored(run, s) is None], {}
         if missing:
             click.echo(f"tracing the strokes of step {', '.join(map(str, missing))} (stored in {run.strokes})")
             quiet_tensorflow()
-            docs.update(export.trace_steps(run, missing))
+            traced = export.trace_steps(run, missing)
+        # a read-only run keeps what was traced in memory only
+        docs = ChainMap(traced, export.StoredStrokes(run, kept))
     html = runpage.page_html(run, docs, kept, step, export.drawn_image(run.training_data(config)))
     _write_output(output, html.encode("utf-8"))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -187,6 +188,27 @@ def stored(run: rundir.RunDir, step: int) -> dict | None:
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA or doc.get("step") != step:
         return None
     return doc
+
+
+class StoredStrokes(Mapping):
+    """{step: stored strokes or None} for those of `steps` with a strokes file, each read when it is
+    first looked up: a page shows a few of a long run's milestones, and each document can be MBs."""
+
+    def __init__(self, run: rundir.RunDir, steps: list[int]):
+        self.run, self.steps, self.read = run, [s for s in steps if stored_path(run, s).is_file()], {}
+
+    def __getitem__(self, step: int) -> dict | None:
+        if step not in self.steps:
+            raise KeyError(step)
+        if step not in self.read:
+            self.read[step] = stored(self.run, step)
+        return self.read[step]
+
+    def __iter__(self):
+        return iter(self.steps)
+
+    def __len__(self) -> int:
+        return len(self.steps)
 
 
 def store(run: rundir.RunDir, doc: dict) -> None:

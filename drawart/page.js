@@ -40,6 +40,19 @@
 
   Drawing.prototype.glimpses = function () { return this.doc.glimpses.length; };
 
+  // A glimpse's patch: page.py packs it as base64 of its float32 values, little-endian, in
+  // (channel, row, column) order; unpacked once, when a drawing first needs it.
+  function patchValues(glimpse) {
+    if (typeof glimpse.patch === "string") {
+      var bytes = atob(glimpse.patch), view = new DataView(new ArrayBuffer(bytes.length));
+      for (var b = 0; b < bytes.length; b++) view.setUint8(b, bytes.charCodeAt(b));
+      var values = new Float32Array(bytes.length / 4);
+      for (var v = 0; v < values.length; v++) values[v] = view.getFloat32(4 * v, true);
+      glimpse.patch = values;
+    }
+    return glimpse.patch;
+  }
+
   Drawing.prototype.reset = function () {
     var start = this.doc.canvas_start, channels = this.channels;
     for (var p = 0; p < this.logits.length; p++) this.logits[p] = start[p % channels];
@@ -93,11 +106,11 @@
     var W = this.width, H = this.height, C = this.channels, span = fx.hi - fx.lo + 1;
     var across = new Float64Array(n * span), factor = sign / glimpse.write.gamma;
     for (var c = 0; c < C; c++) {
-      var patch = glimpse.patch[c], i, k, x, y;
+      var patch = patchValues(glimpse), i, k, x, y;
       across.fill(0);
       for (i = 0; i < n; i++) {
         for (k = 0; k < n; k++) {
-          var p = patch[i][k] * factor, row = k * W + fx.lo, out = i * span;
+          var p = patch[(c * n + i) * n + k] * factor, row = k * W + fx.lo, out = i * span;
           if (p === 0) continue;
           for (x = 0; x < span; x++) across[out + x] += p * fx.rows[row + x];
         }

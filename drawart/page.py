@@ -19,6 +19,7 @@ import math
 import re
 import shlex
 import time
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
@@ -29,23 +30,26 @@ from drawart import __version__, export
 from drawart import run as rundir
 
 # Milestones whose strokes go into one page: a long run's are thinned evenly (always keeping the
-# first, the newest and the one asked for), so the page stays a few MB at most.
+# first, the newest and the one asked for) to at most MAX_DRAWINGS, and to as many as fit in
+# MAX_STROKES_BYTES: packed, a 256-px drawing's patches are about 1 MB (32 glimpses of 44×44×3),
+# a 512-px one's 2 MB, so a long run's page stays under 20 MB instead of reaching 50 or 100.
 MAX_DRAWINGS = 24
+MAX_STROKES_BYTES = 16_000_000
 # Points per curve: metrics.csv of a million-step run has 20,000 rows; every k-th (and the last) is plenty.
 MAX_POINTS = 1500
 
 
-def write_page(run: rundir.RunDir, docs: dict[int, dict] | None = None, path: Path | None = None,
+def write_page(run: rundir.RunDir, docs: Mapping[int, dict | None] | None = None, path: Path | None = None,
                selected: int | None = None, image: np.ndarray | None = None) -> Path:
     """Write the run's page atomically to `path` (RUN/index.html by default) and return where.
 
     `docs` {step: strokes} are the drawings to show (default: those stored in RUN/strokes/ for the
-    kept steps), `selected` the step the page opens at (default: the newest), `image` the image drawn
-    (default: read from the run).
+    kept steps, read only for the milestones the page shows), `selected` the step the page opens at
+    (default: the newest), `image` the image drawn (default: read from the run).
     """
     kept = export.drawable_steps(run)
     if docs is None:
-        docs = {step: doc for step in kept if (doc := export.stored(run, step)) is not None}
+        docs = export.StoredStrokes(run, kept)
     if image is None:
         image = export.drawn_image(run.training_data(run.read_config()))
     path = Path(path or run.page_path)
@@ -53,21 +57,47 @@ def write_page(run: rundir.RunDir, docs: dict[int, dict] | None = None, path: Pa
     return path
 
 
-def page_html(run: rundir.RunDir, docs: dict[int, dict], kept: list[int], selected: int | None, image) -> str:
-    """The page's HTML: the template with its style, script and data filled in."""
+def page_html(run: rundir.RunDir, docs: Mapping[int, dict | None], kept: list[int], selected: int | None, image) -> str:
+    """The page's HTML: the template with its style, script and data filled in. Of `docs` (a None
+    is a step whose strokes could not be read) only the milestones shown are looked up."""
     config = run.read_config()
-    shown = thinned(sorted(docs), MAX_DRAWINGS, selected)
-    data = page_data(run, config, kept, sorted(docs), shown, selected, image)
+    drawn, carried = sorted(docs), {}  # carried: {step: its packed document's JSON}, for those read
+
+    def carry(step: int) -> bool:
+        """Read and pack a step's drawing. An unreadable one leaves `drawn`: the page lists it as
+        missing, so `drawart page` traces it again."""
+        if step not in carried:
+            if (doc := docs[step]) is None:
+                drawn.remove(step)
+                return False
+            carried[step] = _inline_json(packed(doc))
+        return True
+
+    # The newest drawing's size sets how many fit (a run's drawings are all about as large).
+    newest = next((step for step in reversed(list(drawn)) if carry(step)), None)
+    most = MAX_DRAWINGS if newest is None else max(2, min(MAX_DRAWINGS, MAX_STROKES_BYTES // len(carried[newest])))
+    shown = [step for step in thinned(list(drawn), most, selected) if carry(step)]
+    data = page_data(run, config, kept, drawn, shown, selected, image)
     name = html.escape(f"drawart · {run.path.name} · step {data['step']}")
     parts = {
         "TITLE": name,
         "STYLE": _asset("page.css"),
         "SCRIPT": _asset("page.js"),
         "RUN": _inline_json(data),
-        "STROKES": _inline_json([docs[step] for step in shown]),
+        "STROKES": "[" + ",".join(carried[step] for step in shown) + "]",
     }
     # One pass, so that nothing filled in is itself read as a placeholder.
     return re.sub(r"@@(\w+)@@", lambda match: parts[match.group(1)], _asset("page.html"))
+
+
+def packed(doc: dict) -> dict:
+    """A strokes document as the page carries it: each glimpse's patch as base64 of its float32
+    values, little-endian, in (channel, row, column) order. Exact, and under half the size of
+    the decimals export.py writes (page.js unpacks it)."""
+    def pack(patch) -> str:
+        return base64.b64encode(np.asarray(patch, "<f4").tobytes()).decode("ascii")
+
+    return {**doc, "glimpses": [{**glimpse, "patch": pack(glimpse["patch"])} for glimpse in doc["glimpses"]]}
 
 
 def page_data(run: rundir.RunDir, config, kept: list[int], drawn: list[int], shown: list[int], selected, image) -> dict:

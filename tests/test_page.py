@@ -1,6 +1,8 @@
 """The run's page: self-contained, carrying every kept milestone's strokes, and, opened in headless
 Chromium, redrawing the model's canvases with no JavaScript error."""
 
+import base64
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -12,6 +14,7 @@ from pagetools import as_rgb, inline_data, needs_chromium, open_page
 from drawart import export, page, train
 from drawart.config import ImageConfig, RunConfig, TrainConfig
 from drawart.image import load_image
+from drawart import run as rundir
 from drawart.run import RunDir, append_metrics, save_checkpoint
 from drawart.strokes import psnr
 from test_cli import fabricated_run
@@ -70,6 +73,17 @@ def external(text: str) -> list[str]:
     return [link for link in parser.links if not link.startswith(("data:", "#"))] + sorted(parser.tags & {"link", "iframe", "object", "embed"})
 
 
+def assert_carries(packed: dict, doc: dict) -> None:
+    """The page's packed document is `doc`: every field the same, each patch the same float32s."""
+    n, channels = doc["write_n"], doc["image"]["channels"]
+    assert {k: v for k, v in packed.items() if k != "glimpses"} == {k: v for k, v in doc.items() if k != "glimpses"}
+    assert len(packed["glimpses"]) == len(doc["glimpses"])
+    for carried, glimpse in zip(packed["glimpses"], doc["glimpses"]):
+        assert {k: v for k, v in carried.items() if k != "patch"} == {k: v for k, v in glimpse.items() if k != "patch"}
+        values = np.frombuffer(base64.b64decode(carried["patch"]), "<f4").reshape(channels, n, n)
+        np.testing.assert_array_equal(values, np.asarray(glimpse["patch"], np.float32))
+
+
 def test_the_page_is_self_contained_with_every_milestones_strokes(made):
     text = made.page_path.read_text(encoding="utf-8")
     assert external(text) == []
@@ -77,7 +91,8 @@ def test_the_page_is_self_contained_with_every_milestones_strokes(made):
     # The strokes inline are those stored for each kept step, as `drawart export` writes them.
     docs = inline_data(text, "strokes")
     assert [doc["step"] for doc in docs] == export.drawable_steps(made) == [3, 6]
-    assert docs == [export.stored(made, step) for step in (3, 6)]
+    for doc, step in zip(docs, (3, 6)):
+        assert_carries(doc, export.stored(made, step))
     data = inline_data(text, "run")
     assert data["step"] == 6 and data["metrics"]["step"] == [3, 6] and data["metrics"]["psnr"] == [13.0, 16.0]
     assert data["image"].startswith("data:image/png;base64,")
@@ -127,6 +142,50 @@ def test_long_runs_embed_evenly_spaced_milestones_and_curves():
     curve = page.curves(rows + rows[-3:], ("loss",))  # a step logged twice counts once
     assert len(curve["step"]) <= page.MAX_POINTS + 1 and curve["step"][0] == 50 and curve["step"][-1] == 1_000_000
     assert curve["loss"] == [float(s) for s in curve["step"]]
+
+
+def fake_strokes(step: int, rng, n: int = 6, glimpses: int = 3) -> dict:
+    window = {"x": 0.5, "y": 0.5, "stride": 0.1, "sigma": 0.05, "gamma": 1.0}
+    return {
+        "schema": export.SCHEMA, "step": step, "seed": 0, "image": {"width": 9, "height": 6, "channels": 1},
+        "window": "local", "write_n": n, "read_n": 2, "canvas_start": [0.0],
+        "glimpses": [{"write": window, "read": window, "patch": export._short(rng.normal(size=(1, n, n)))} for _ in range(glimpses)],
+    }
+
+
+def test_a_long_runs_page_reads_and_carries_only_the_milestones_that_fit(tmp_path, monkeypatch):
+    run = fabricated_run(tmp_path / "run")
+    rng = np.random.default_rng(0)
+    steps = list(range(100, 6001, 100))  # 60 milestones with strokes
+    for step in steps:
+        rundir.save_checkpoint(run.milestones, step, lambda prefix: Path(prefix + ".index").write_bytes(b"w"))
+        export.store(run, fake_strokes(step, rng))
+    # Room for the strokes of five drawings (one packed is about as large as any other)
+    one = len(json.dumps(page.packed(fake_strokes(1, rng)), separators=(",", ":")))
+    monkeypatch.setattr(page, "MAX_STROKES_BYTES", 5 * one + one // 2)
+    reads = []
+    stored = export.stored
+    monkeypatch.setattr(export, "stored", lambda run, step: reads.append(step) or stored(run, step))
+    text = page.write_page(run, image=np.zeros((6, 9, 1))).read_text(encoding="utf-8")
+    assert len(reads) <= page.MAX_DRAWINGS  # not all 60 documents
+    docs = inline_data(text, "strokes")
+    shown = [doc["step"] for doc in docs]
+    assert len(shown) == 5 and shown[0] == 100 and shown[-1] == 6000
+    assert len(re.search(r'id="strokes-data">(.*?)</script>', text, re.S).group(1)) <= page.MAX_STROKES_BYTES
+    for doc in docs:
+        assert_carries(doc, stored(run, doc["step"]))
+    data = inline_data(text, "run")
+    assert data["shown"] == shown and data["drawn"] == len(steps) and data["missing"] == []
+    # A damaged document among those shown is left out and listed as missing: drawart page traces it.
+    export.stored_path(run, 6000).write_text("{", encoding="utf-8")
+    data = inline_data(page.write_page(run, image=np.zeros((6, 9, 1))).read_text(encoding="utf-8"), "run")
+    assert 6000 not in data["shown"] and data["missing"] == [6000]
+
+
+def test_packed_patches_are_exact_and_under_half_the_decimals():
+    doc = fake_strokes(1, np.random.default_rng(1), n=20)
+    assert_carries(page.packed(doc), doc)
+    assert len(json.dumps(page.packed(doc))) < 0.5 * len(json.dumps(doc))
 
 
 def test_inline_data_cannot_end_its_script_element(tmp_path):
