@@ -50,6 +50,7 @@ from drawart.config import (
     window_schedule,
     write_n_for,
 )
+from drawart import __version__
 from drawart.batches import TrainingData, held_out_count
 from drawart.errors import DrawartError
 from drawart.image import load_image
@@ -328,9 +329,10 @@ def check_resume(stored: RunConfig, wanted: RunConfig, run_path: Path) -> None:
 
 
 def package_versions() -> dict:
-    """Versions of what wrote the run, read without importing TensorFlow."""
-    versions = {"python": platform.python_version()}
-    for name in ("drawart", "tensorflow", "keras", "numpy", "pillow"):
+    """Versions of what wrote the run, read without importing TensorFlow. drawart's is the code's
+    own: an editable install's metadata keeps the version it was installed at."""
+    versions = {"python": platform.python_version(), "drawart": __version__}
+    for name in ("tensorflow", "keras", "numpy", "pillow"):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

@@ -1,8 +1,9 @@
 """Runs made by earlier releases (tests/data/run-VERSION, see record_run.py) resume and draw as those
 releases did. Their config.json has none of the fields added since, and each must take the value
 that reproduces what the release did, never the new default: 0.1.0 drew with the paper's window,
-0.2.0 with local windows whose bound narrowed in one step (no taper). Neither confined its writes
-to the image."""
+0.2.0 with local windows whose bound narrowed in one step (no taper), both from the weights being
+trained; 0.4.0 tapered and drew from the moving average; none of them confined its writes to the
+image. 0.5.0 does all of that, so later releases are held to it too."""
 
 import shutil
 from pathlib import Path
@@ -21,9 +22,18 @@ DATA = Path(__file__).parent / "data"
 RELEASES = {
     "0.1.0": {"window": "paper", "max_window": 1.0, "block_in": 0, "taper": 0, "confined": False},
     "0.2.0": {"window": "local", "max_window": 0.3, "block_in": 2, "taper": 0, "confined": False},
+    "0.4.0": {"window": "local", "max_window": 0.3, "block_in": 1, "taper": 1, "confined": False},
+    "0.5.0": {"window": "local", "max_window": 0.3, "block_in": 1, "taper": 1, "confined": True},
 }
+# The moving average each release drew from (0: the weights themselves).
+EMA = {"0.1.0": 0.0, "0.2.0": 0.0, "0.4.0": 0.99, "0.5.0": 0.99}
 # An option each release's run must refuse on resume: one that would change how it draws.
-NEW_DRAWING = {"0.1.0": (["--window", "local"], ["--max-window", "0.3"]), "0.2.0": (["--taper", "8"],)}
+NEW_DRAWING = {
+    "0.1.0": (["--window", "local"], ["--max-window", "0.3"]),
+    "0.2.0": (["--taper", "8"], ["--ema", "0.99"]),
+    "0.4.0": (["--taper", "2"], ["--ema", "0.9"]),
+    "0.5.0": (["--block-in", "2"], ["--ema", "0"]),
+}
 
 
 @pytest.fixture(params=sorted(RELEASES))
@@ -62,8 +72,9 @@ def drawn(model, pixels, name, expected):
 
 
 def test_the_old_config_reads_as_the_release_drew(run, release):
-    model = run.read_config().model
-    assert {name: getattr(model, name) for name in RELEASES[release]} == RELEASES[release]
+    config = run.read_config()
+    assert {name: getattr(config.model, name) for name in RELEASES[release]} == RELEASES[release]
+    assert config.train.ema == EMA[release]
 
 
 def test_its_checkpoint_and_milestones_draw_what_the_release_drew(run, expected):
@@ -85,6 +96,7 @@ def test_it_resumes_as_the_release_resumed_it(run, release, expected):
     config = run.read_config()
     assert config.train.steps == 70
     assert {name: getattr(config.model, name) for name in RELEASES[release]} == RELEASES[release]  # the new default never reaches it
+    assert config.train.ema == EMA[release]
     model, step = train.load_model(run)
     assert step == 70
     canvases = model.trace(run.load_image(), seed=0)["canvases"]

@@ -448,6 +448,8 @@ def test_plan_fit_new_run_writes_nothing(tmp_path, tiny_gray_png):
     assert plan.config.image.digest == load_image(tiny_gray_png).digest
     assert len(plan.config.image.digest) == 64
     assert plan.config.image.gray is True and plan.config.image.size == 24
+    import drawart  # the code's own version, not what an (editable) install's metadata says
+    assert plan.config.versions["drawart"] == drawart.__version__
     assert plan.config.image.path == str(tiny_gray_png)
     assert plan.config.train == TrainConfig()
     assert "python" in plan.config.versions

@@ -15,6 +15,17 @@ drawart 0.2.0 (commit c7cdfdb): the same, but with local windows as 0.2.0 drew t
     cp -r run resumed && drawart fit chelsea-24.png --out resumed --steps 70 -q
     python record_run.py 0.2.0 run resumed   # writes run-0.2.0-expected.npz
 
+drawart 0.4.0 (commit 732c96b) and 0.5.0 (commit 1f51e7d): the same command with each release's
+defaults, so 6 glimpses get a block-in and a taper of one each, and both draw from the moving
+average (0.99); 0.5.0 confines its write windows. Each release's code was put first on the path
+with its own metadata, so config.json records the release that wrote it (`pip install --no-deps
+--target SITE` of that commit, then PYTHONPATH=SITE):
+
+    drawart fit chelsea-24.png --out run --size 12 --glimpses 6 --read-n 2 --write-n 3 --hidden 8 \
+        --z 3 --steps 60 --checkpoint-every 30 --gif-every 30 --steps-per-call 10 --seed 3 -q
+    cp -r run resumed && drawart fit chelsea-24.png --out resumed --steps 70 -q
+    python record_run.py 0.4.0 run resumed   # and 0.5.0
+
 chelsea-24.png is examples/chelsea.png (CC0) resized to 24×16. run-VERSION/ keeps the run's config,
 image, newest checkpoint, milestones and metrics. run-VERSION-expected.npz holds what that release
 drew from these weights (noise seed 0): every canvas, the raw window parameters, the boxes drawn on
