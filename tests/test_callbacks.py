@@ -59,7 +59,7 @@ def test_milestones_fire_at_exact_steps_across_a_resume(resumed_run):
 
 
 def test_the_page_and_strokes_are_written_at_each_milestone_and_last_step_across_a_resume(resumed_run):
-    from drawart import export
+    from drawart import export, page
     from pagetools import inline_data
 
     run = resumed_run
@@ -69,7 +69,7 @@ def test_the_page_and_strokes_are_written_at_each_milestone_and_last_step_across
     inline = inline_data(text, "strokes")
     # The page draws what is kept: every milestone and the newest checkpoint (10 was rotated away).
     assert [doc["step"] for doc in inline] == [4, 8, 12, 16, 17] == export.drawable_steps(run)
-    assert inline[-1] == export.stored(run, 17)
+    assert inline[-1] == page.packed(export.stored(run, 17))  # patches packed as float32
     # The strokes at a milestone are those its kept weights draw.
     model, _ = train.load_model(run)
     dict(train.milestone_weights(run, model))[12]()

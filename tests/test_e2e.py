@@ -60,7 +60,7 @@ def test_fit_gif_sample_info(fitted):
 
 
 def test_fit_writes_the_page_and_page_and_export_redraw_what_the_model_draws(fitted, tmp_path):
-    from drawart import export, train
+    from drawart import export, page, train
     from drawart.run import RunDir
 
     folder = fitted[0]
@@ -79,7 +79,7 @@ def test_fit_writes_the_page_and_page_and_export_redraw_what_the_model_draws(fit
     traced = model.trace(run.load_image())["canvases"]
     assert np.abs(export.redraw(strokes) - traced).max() <= 1e-4
     # The page carries the same strokes.
-    assert export.to_json(strokes) in run.page_path.read_text()
+    assert export.to_json(page.packed(strokes)) in run.page_path.read_text()
 
 
 @needs_chromium
