@@ -5,7 +5,9 @@ writes nothing: its PSNR then stops at what those few can hold. This prints, for
 (the drawing's weights) and the newest checkpoint, the PSNR after glimpses 1..T (fixed noise,
 seed 0), how many glimpses changed it by at least 0.05 dB, and the median write intensity log γ
 of the glimpses after the block-in and taper (the local write divides by γ: a large γ writes
-almost nothing).
+almost nothing). For local windows it also prints each glimpse's write window side, as a share of
+the image's longest side, and its log γ: a glimpse pushed to its confined limits (a side at
+`window_floor` of its bound, log γ at `gamma_range`) adds little.
 
     python bench/glimpses.py RUN [--every N]
 """
@@ -44,9 +46,15 @@ def main():
         raw = np.asarray(traced["write"], "float32")
         gamma = np.asarray(model.writer.filterbank.window(raw, np.arange(len(raw))[:, None]).gamma)[:, 0]
         log_gamma = float(np.median(np.log(gamma[local_from:])))
-        return (f"step {step:7d}  {psnrs[-1]:6.2f} dB  glimpses changing it {working:2d}/{cfg.glimpses}  "
-                f"median local log γ {log_gamma:6.2f}\n"
-                "    after each glimpse: " + " ".join(f"{p:.1f}" for p in psnrs))
+        lines = [f"step {step:7d}  {psnrs[-1]:6.2f} dB  glimpses changing it {working:2d}/{cfg.glimpses}  "
+                 f"median local log γ {log_gamma:6.2f}",
+                 "    after each glimpse: " + " ".join(f"{p:.1f}" for p in psnrs)]
+        if cfg.window == "local":
+            delta = np.asarray(model.writer.filterbank.window(raw, np.arange(len(raw))[:, None]).delta)[:, 0]
+            side = delta * cfg.write_n / max(cfg.height, cfg.width)
+            lines += ["    write window side:  " + " ".join(f"{s:.2f}" for s in side),
+                      "    write log γ:        " + " ".join(f"{g:.1f}" for g in np.log(gamma))]
+        return "\n".join(lines)
 
     newest = report(latest)  # before a milestone's weights replace the checkpoint's
     for step, restore in train.milestone_weights(run, model, args.every):

@@ -30,6 +30,8 @@ class ModelConfig:
     block_in: int = 8  # local: the first glimpses, whose write window may span the whole image (window_schedule)
     taper: int = 8  # local: glimpses after the block-in over which the bound narrows to max_window (bench/strokes.py)
     confined: bool = True  # local: no write window can leave the image, fade to nothing or shrink to nothing (filterbank.py)
+    window_floor: float = 0.5  # confined: a write window's side is at least this share of its glimpse's bound (bench/glimpses.py)
+    gamma_range: float = 0.5  # confined: a write's log γ stays within ±this, so it writes e^-0.5..e^0.5 of its patch
 
     def validate(self) -> None:
         """Raise ValueError naming the first field that cannot make a model."""
@@ -49,6 +51,10 @@ class ModelConfig:
         for name in ("block_in", "taper"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be at least 0, got {getattr(self, name)}")
+        if not 0 <= self.window_floor <= 1:
+            raise ValueError(f"window_floor must be at least 0 and at most 1, got {self.window_floor}")
+        if not self.gamma_range > 0:
+            raise ValueError(f"gamma_range must be positive, got {self.gamma_range}")
 
 
 def write_n_for(size: int) -> int:
@@ -71,8 +77,10 @@ def window_schedule(glimpses: int) -> dict:
 # release did. A new default must never reach an old run silently (drawart 0.1.0 knew only the
 # paper's window; 0.2.0 had local windows but no taper, so its bound narrowed in one step; before
 # 0.4.0 a run drew from its weights, not from their moving average; before 0.5.0 a write window
-# could leave the image, fade or shrink to nothing).
-ABSENT = {"ModelConfig": {"window": "paper", "max_window": 1.0, "block_in": 0, "taper": 0, "confined": False},
+# could leave the image, fade or shrink to nothing; 0.5.0 confined a write to at least a tenth of
+# its bound and log γ to ±2).
+ABSENT = {"ModelConfig": {"window": "paper", "max_window": 1.0, "block_in": 0, "taper": 0, "confined": False,
+                          "window_floor": 0.1, "gamma_range": 2.0},
           "TrainConfig": {"ema": 0.0},
           "RenderConfig": {"smooth": False}}
 

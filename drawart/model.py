@@ -97,7 +97,8 @@ class AttentionWrite(keras.layers.Layer):
         cfg = self.config
         return Filterbank(cfg.write_n, cfg.height, cfg.width, grid_scale, kind=cfg.window, head="write",
                           max_window=cfg.max_window, reach=cfg.block_in, glimpses=cfg.glimpses,
-                          taper=cfg.taper, confined=cfg.confined)
+                          taper=cfg.taper, confined=cfg.confined, window_floor=cfg.window_floor,
+                          gamma_range=cfg.gamma_range)
 
     def build(self, hidden_shape):
         self.params.build(hidden_shape)

@@ -8,7 +8,6 @@ import pytest
 from conftest import tiny_model_config
 from drawart import drawing, render, train
 from drawart.config import ModelConfig, RenderConfig, TrainConfig, smooth_by_default
-from drawart.filterbank import MIN_SIDE
 
 
 @pytest.fixture
@@ -247,7 +246,8 @@ def test_boxes_follow_local_windows_through_the_block_in_and_after():
     model = train.build_model(config, TrainConfig(jit_compile=False))
     kernel, _ = model.writer.params.get_weights()
     model.writer.params.set_weights([np.zeros_like(kernel), np.array([0, 0, 0, 2.0, 0], "float32")])
-    s = MIN_SIDE + (1 - MIN_SIDE) / (1 + math.exp(-2.0))  # a confined write's side share
+    floor = config.window_floor
+    s = floor + (1 - floor) / (1 + math.exp(-2.0))  # a confined write's side share
     place = (2 * 0.25 - 1, 2 * (2 / 3) - 1)  # the 2nd Halton (2, 3) point, for glimpse 3
     inset = 1 - 0.3
     want = [

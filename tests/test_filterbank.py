@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from drawart.filterbank import GAMMA_RANGE, MIN_SIDE, Filterbank, Window, read_glimpse, write_patch
+from drawart.filterbank import Filterbank, Window, read_glimpse, write_patch
 
 
 def paper_filters(raw, n, height, width):
@@ -171,11 +171,15 @@ def test_the_papers_filters_do_leave_gaps():
 GLIMPSES = 16
 
 
-def local_write_bank(shape, max_window, reach, taper, confined=False):
+def local_write_bank(shape, max_window, reach, taper, confined=False, **limits):
     """The local write filterbank of a GLIMPSES-glimpse model of `shape` (height, width, N)."""
     height, width, n = shape
     return Filterbank(n, height, width, kind="local", head="write", max_window=max_window, reach=reach,
-                      glimpses=GLIMPSES, taper=taper, confined=confined)
+                      glimpses=GLIMPSES, taper=taper, confined=confined, **limits)
+
+
+# A confined write's limits: drawart 0.5.0's, and today's defaults.
+LIMITS = st.sampled_from([{"window_floor": 0.1, "gamma_range": 2.0}, {"window_floor": 0.5, "gamma_range": 0.5}])
 
 
 @settings(max_examples=40, deadline=None)
@@ -194,35 +198,39 @@ def test_the_write_window_never_exceeds_its_bound(raw, shape, max_window, reach,
 
 
 @settings(max_examples=40, deadline=None)
-@given(raw=RAW, shape=SHAPES, max_window=st.floats(0.05, 1.0), reach=st.integers(0, 8), taper=st.integers(0, 8))
-def test_a_confined_write_stays_on_the_image_and_always_writes(raw, shape, max_window, reach, taper):
+@given(raw=RAW, shape=SHAPES, max_window=st.floats(0.05, 1.0), reach=st.integers(0, 8), taper=st.integers(0, 8),
+       limits=LIMITS)
+def test_a_confined_write_stays_on_the_image_and_always_writes(raw, shape, max_window, reach, taper, limits):
     # Unconfined, training may park a glimpse off the image, raise its γ until it writes nothing or
     # shrink its window to nothing, and from there no gradient brings it back (bench/glimpses.py).
     height, width, n = shape
     t = np.arange(GLIMPSES)[:, None]
-    window = local_write_bank(shape, max_window, reach, taper, confined=True).window(raw, t)
+    window = local_write_bank(shape, max_window, reach, taper, confined=True, **limits).window(raw, t)
     gx, gy, delta, gamma = (np.asarray(v, "float64")[:, 0] for v in (window.gx, window.gy, window.delta, window.gamma))
     assert ((gx >= -0.5) & (gx <= width - 0.5)).all() and ((gy >= -0.5) & (gy <= height - 0.5)).all()
-    assert ((gamma >= math.exp(-GAMMA_RANGE) * (1 - 1e-5)) & (gamma <= math.exp(GAMMA_RANGE) * (1 + 1e-5))).all()
+    r = limits["gamma_range"]
+    assert ((gamma >= math.exp(-r) * (1 - 1e-5)) & (gamma <= math.exp(r) * (1 + 1e-5))).all()
     bound = np.asarray(side_bound(t[:, 0], max_window, reach, taper), "float64") * max(height, width)
-    assert (n * delta >= MIN_SIDE * bound * (1 - 1e-5)).all()
+    assert (n * delta >= limits["window_floor"] * bound * (1 - 1e-5)).all()
 
 
-def test_confining_changes_only_the_write_centre_intensity_and_least_side():
+@pytest.mark.parametrize("floor,r", [(0.1, 2.0), (0.5, 0.5)])
+def test_confining_changes_only_the_write_centre_intensity_and_least_side(floor, r):
     raw = np.array([[0.4, -2.5, 0.3, -0.2, 5.0]], "float32")
-    window = lambda head, confined: Filterbank(5, 43, 64, kind="local", head=head, reach=1, confined=confined).window(raw, 0)
+    window = lambda head, confined: Filterbank(5, 43, 64, kind="local", head=head, reach=1, confined=confined,
+                                               window_floor=floor, gamma_range=r).window(raw, 0)
     free, confined = window("read", False), window("read", True)
     assert all(float(getattr(confined, k)[0, 0]) == float(getattr(free, k)[0, 0]) for k in Window._fields)
     free, confined = window("write", False), window("write", True)
-    # The write: g̃ = tanh(raw) keeps the centre on the image; log γ = 2·tanh(raw / 2); the side is
-    # at least MIN_SIDE of the bound.
+    # The write: g̃ = tanh(raw) keeps the centre on the image; log γ = r·tanh(raw / r); the side is
+    # at least `floor` of the bound.
     assert float(confined.gx[0, 0]) == pytest.approx(64 / 2 * (math.tanh(0.4) + 1) - 0.5, rel=1e-5)
     assert float(confined.gy[0, 0]) == pytest.approx(43 / 2 * (math.tanh(-2.5) + 1) - 0.5, rel=1e-5)
-    assert float(confined.gamma[0, 0]) == pytest.approx(math.exp(2 * math.tanh(2.5)), rel=1e-5)
+    assert float(confined.gamma[0, 0]) == pytest.approx(math.exp(r * math.tanh(5.0 / r)), rel=1e-5)
     assert float(free.gamma[0, 0]) == pytest.approx(math.exp(5.0), rel=1e-5)
     sigmoid = 1 / (1 + math.exp(0.2))
     assert float(free.delta[0, 0]) == pytest.approx(64 / 5 * sigmoid, rel=1e-5)
-    assert float(confined.delta[0, 0]) == pytest.approx(64 / 5 * (MIN_SIDE + (1 - MIN_SIDE) * sigmoid), rel=1e-5)
+    assert float(confined.delta[0, 0]) == pytest.approx(64 / 5 * (floor + (1 - floor) * sigmoid), rel=1e-5)
     assert float(confined.var[0, 0]) / float(confined.delta[0, 0]) ** 2 == pytest.approx(
         float(free.var[0, 0]) / float(free.delta[0, 0]) ** 2, rel=1e-4)  # the same σ/δ
 

@@ -19,11 +19,12 @@ from drawart.run import RunDir
 
 DATA = Path(__file__).parent / "data"
 # The window fields each release's config.json lacks, as that release drew.
+LIMITS_0_5_0 = {"window_floor": 0.1, "gamma_range": 2.0}  # a confined write's, as 0.5.0 drew (unused unconfined)
 RELEASES = {
-    "0.1.0": {"window": "paper", "max_window": 1.0, "block_in": 0, "taper": 0, "confined": False},
-    "0.2.0": {"window": "local", "max_window": 0.3, "block_in": 2, "taper": 0, "confined": False},
-    "0.4.0": {"window": "local", "max_window": 0.3, "block_in": 1, "taper": 1, "confined": False},
-    "0.5.0": {"window": "local", "max_window": 0.3, "block_in": 1, "taper": 1, "confined": True},
+    "0.1.0": {"window": "paper", "max_window": 1.0, "block_in": 0, "taper": 0, "confined": False, **LIMITS_0_5_0},
+    "0.2.0": {"window": "local", "max_window": 0.3, "block_in": 2, "taper": 0, "confined": False, **LIMITS_0_5_0},
+    "0.4.0": {"window": "local", "max_window": 0.3, "block_in": 1, "taper": 1, "confined": False, **LIMITS_0_5_0},
+    "0.5.0": {"window": "local", "max_window": 0.3, "block_in": 1, "taper": 1, "confined": True, **LIMITS_0_5_0},
 }
 # The moving average each release drew from (0: the weights themselves).
 EMA = {"0.1.0": 0.0, "0.2.0": 0.0, "0.4.0": 0.99, "0.5.0": 0.99}
