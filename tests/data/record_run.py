@@ -26,6 +26,10 @@ with its own metadata, so config.json records the release that wrote it (`pip in
     cp -r run resumed && drawart fit chelsea-24.png --out resumed --steps 70 -q
     python record_run.py 0.4.0 run resumed   # and 0.5.0
 
+drawart 0.6.0 (commit 1b60034), whose confined write windows keep at least half their bound and a
+log γ within ±0.5: the same two commands with the code of that commit (its config.json records
+0.6.0 itself), then `python record_run.py 0.6.0 run resumed`.
+
 chelsea-24.png is examples/chelsea.png (CC0) resized to 24×16. run-VERSION/ keeps the run's config,
 image, newest checkpoint, milestones and metrics. run-VERSION-expected.npz holds what that release
 drew from these weights (noise seed 0): every canvas, the raw window parameters, the boxes drawn on
