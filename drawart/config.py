@@ -30,7 +30,7 @@ class ModelConfig:
     block_in: int = 8  # local: the first glimpses, whose write window may span the whole image (window_schedule)
     taper: int = 8  # local: glimpses after the block-in over which the bound narrows to max_window (bench/strokes.py)
     confined: bool = True  # local: no write window can leave the image, fade to nothing or shrink to nothing (filterbank.py)
-    window_floor: float = 0.5  # confined: a write window's side is at least this share of its glimpse's bound (bench/glimpses.py)
+    window_floor: float = 0.5  # confined: a write window's side is at least this share of its glimpse's bound (bench/strokes.py)
     gamma_range: float = 0.5  # confined: a write's log γ stays within ±this, so it writes e^-0.5..e^0.5 of its patch
 
     def validate(self) -> None:

@@ -158,6 +158,11 @@ def test_defaults_are_valid():
         ({"max_window": 1.5}, "max_window"),
         ({"max_window": float("nan")}, "max_window"),
         ({"block_in": -1}, "block_in"),
+        ({"window_floor": -0.1}, "window_floor"),
+        ({"window_floor": 1.5}, "window_floor"),
+        ({"window_floor": float("nan")}, "window_floor"),
+        ({"gamma_range": 0.0}, "gamma_range"),
+        ({"gamma_range": float("nan")}, "gamma_range"),
     ],
 )
 def test_model_validate_rejects(changes, field):
