@@ -39,21 +39,13 @@ def main():
     local_from = cfg.block_in + cfg.taper if cfg.window == "local" else 0
 
     def report(step) -> str:
-        traced = model.trace(pixels, seed=0)
-        psnrs = [strokes.psnr(canvas, pixels) for canvas in traced["canvases"][1:]]
-        gains = np.diff([strokes.psnr(traced["canvases"][0], pixels), *psnrs])
-        working = int(np.sum(np.abs(gains) >= 0.05))
-        raw = np.asarray(traced["write"], "float32")
-        gamma = np.asarray(model.writer.filterbank.window(raw, np.arange(len(raw))[:, None]).gamma)[:, 0]
-        log_gamma = float(np.median(np.log(gamma[local_from:])))
-        lines = [f"step {step:7d}  {psnrs[-1]:6.2f} dB  glimpses changing it {working:2d}/{cfg.glimpses}  "
-                 f"median local log γ {log_gamma:6.2f}",
-                 "    after each glimpse: " + " ".join(f"{p:.1f}" for p in psnrs)]
+        measured = strokes.measure(model, pixels)
+        lines = [f"step {step:7d}  {measured.psnr:6.2f} dB  glimpses changing it {measured.adding():2d}/{cfg.glimpses}  "
+                 f"median local log γ {float(np.median(measured.log_gamma[local_from:])):6.2f}",
+                 "    after each glimpse: " + " ".join(f"{p:.1f}" for p in measured.progress[1:])]
         if cfg.window == "local":
-            delta = np.asarray(model.writer.filterbank.window(raw, np.arange(len(raw))[:, None]).delta)[:, 0]
-            side = delta * cfg.write_n / max(cfg.height, cfg.width)
-            lines += ["    write window side:  " + " ".join(f"{s:.2f}" for s in side),
-                      "    write log γ:        " + " ".join(f"{g:.1f}" for g in np.log(gamma))]
+            lines += ["    write window side:  " + " ".join(f"{s:.2f}" for s in measured.side),
+                      "    write log γ:        " + " ".join(f"{g:.1f}" for g in measured.log_gamma)]
         return "\n".join(lines)
 
     newest = report(latest)  # before a milestone's weights replace the checkpoint's

@@ -108,18 +108,12 @@ def child(photo: str, changes: dict, steps: int, marks: list[int], threads: int,
             step = int(self.model.optimizer.iterations.numpy())
             if step in marks:
                 with drawn_by_average(self.model):
-                    figures = {**strokes.measure(self.model, pixels).summary(), **local_glimpses(self.model)}
+                    measured = strokes.measure(self.model, pixels)
+                local = slice(model.block_in + model.taper, None)
+                figures = {**measured.summary(), "adding": measured.adding(),
+                           "side": float(np.median(measured.side[local])),
+                           "log_gamma": float(np.median(measured.log_gamma[local]))}
                 print(json.dumps({"step": step, **figures}), flush=True)
-
-    def local_glimpses(model) -> dict:
-        traced = model.trace(pixels, seed=0)
-        psnrs = [strokes.psnr(canvas, pixels) for canvas in traced["canvases"]]
-        cfg, raw = model.config, np.asarray(traced["write"], "float32")
-        window = model.writer.filterbank.window(raw, np.arange(len(raw))[:, None])
-        local = slice(cfg.block_in + cfg.taper, None)
-        side = np.asarray(window.delta)[local, 0] * cfg.write_n / max(cfg.height, cfg.width)
-        return {"adding": int(np.sum(np.abs(np.diff(psnrs)) >= 0.05)), "side": float(np.median(side)),
-                "log_gamma": float(np.median(np.log(np.asarray(window.gamma)[local, 0])))}
 
     with tempfile.TemporaryDirectory() as tmp:
         run = RunDir(Path(tmp) / "run")

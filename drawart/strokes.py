@@ -4,7 +4,11 @@
 - coverage ripple: max/min of the summed write filters inside the window (1: no gaps; see
   filterbank.coverage_ripple and the design notes);
 - pixels changed: the share of pixels whose value changes by more than 2/255 when the glimpse is
-  added. A drawn picture changes a part of the image at a time; a fade-in changes all of it.
+  added. A drawn picture changes a part of the image at a time; a fade-in changes all of it;
+- gain: how much the glimpse moves the PSNR. A glimpse that moves it by under 0.05 dB adds nothing
+  to the drawing, as a glimpse pushed to its confined limits does (bench/glimpses.py);
+- side and log γ: the write window's side, as a share of the image's longest side, and its
+  intensity (the write divides by γ).
 """
 
 from __future__ import annotations
@@ -26,7 +30,19 @@ class Strokes:
     psnr: float  # of the final canvas, dB
     share: np.ndarray  # write window area / image area
     ripple: np.ndarray  # worst of the two axes
+    side: np.ndarray  # write window side / the image's longest side
+    log_gamma: np.ndarray  # write intensity
     changed: np.ndarray  # share of pixels changed by more than 2/255
+    progress: np.ndarray  # (T+1,) PSNR of the canvas before the first glimpse and after each, dB
+
+    @property
+    def gain(self) -> np.ndarray:
+        """(T,) how much each glimpse moved the PSNR, dB."""
+        return np.diff(self.progress)
+
+    def adding(self) -> int:
+        """Glimpses that moved the PSNR by at least ADDING dB."""
+        return int(np.sum(np.abs(self.gain) >= ADDING))
 
     def summary(self, skip: int = 4) -> dict:
         """The figures the issues ask for: PSNR, median share over glimpses after `skip`, worst
@@ -37,6 +53,9 @@ class Strokes:
             "ripple": float(self.ripple.max()),
             "changed": float(np.median(self.changed)),
         }
+
+
+ADDING = 0.05  # dB: a glimpse that moves the PSNR by less adds nothing to the drawing
 
 
 def psnr(image: np.ndarray, target: np.ndarray) -> float:
@@ -51,8 +70,8 @@ def changed_per_glimpse(canvases: np.ndarray) -> np.ndarray:
     return (steps > CHANGED).mean(axis=(1, 2))
 
 
-def write_measures(model, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(share, ripple) of each glimpse's write window from its raw parameters (T, 5)."""
+def write_measures(model, params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(share, ripple, side, log γ) of each glimpse's write window from its raw parameters (T, 5)."""
     cfg, bank = model.config, model.writer.filterbank
     params = np.asarray(params, "float32")
     t = np.arange(len(params))[:, None]
@@ -63,12 +82,13 @@ def write_measures(model, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         coverage_ripple(fx, filter_centres(window.gx, window.delta, cfg.write_n), cfg.width),
         coverage_ripple(fy, filter_centres(window.gy, window.delta, cfg.write_n), cfg.height),
     )
-    return share, ripple
+    side = np.asarray(window.delta)[:, 0] * cfg.write_n / max(cfg.height, cfg.width)
+    return share, ripple, side, np.log(np.asarray(window.gamma)[:, 0])
 
 
 def measure(model, pixels: np.ndarray, seed: int = 0) -> Strokes:
     """Reconstruct `pixels` (H, W, C) with the noise of `seed` and measure every glimpse."""
     traced = model.trace(pixels, seed=seed)
-    share, ripple = write_measures(model, traced["write"])
     canvases = traced["canvases"]
-    return Strokes(psnr(canvases[-1], pixels), share, ripple, changed_per_glimpse(canvases))
+    progress = np.array([psnr(canvas, pixels) for canvas in canvases])
+    return Strokes(float(progress[-1]), *write_measures(model, traced["write"]), changed_per_glimpse(canvases), progress)

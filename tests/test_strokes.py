@@ -44,6 +44,6 @@ def test_the_papers_wide_gappy_window_measures_as_such():
     model = train.build_model(config, TrainConfig(jit_compile=False))
     delta = 31 / 7
     raw = np.array([[0.0, 0.0, 2 * math.log(0.3 * delta), 0.0, 0.0]] * 2, "float32")
-    share, ripple = strokes.write_measures(model, raw)
+    share, ripple, _, _ = strokes.write_measures(model, raw)
     assert share == pytest.approx([1.0, 1.0])
     assert (ripple > 1.5).all()
