@@ -56,6 +56,7 @@ CONFIGS = {
     # A confined write's limits (the default: side at least half the bound, log γ within ±0.5).
     "limits 0.5.0": {"window_floor": 0.1, "gamma_range": 2.0},
     "floor only": {"window_floor": 0.5, "gamma_range": 2.0},
+    "γ range 1": {"gamma_range": 1.0},
     # 0.5.0's limits, trained without the sampled z's noise (z = μ): not an option of drawart, a
     # measurement of what the noise does to the windows.
     "0.5.0 no noise": {"window_floor": 0.1, "gamma_range": 2.0, "noise": 0},
