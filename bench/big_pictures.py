@@ -11,7 +11,7 @@ as a user waits for them, and stops while the bench measures. At each mark it pr
 - share: the median write window's area over glimpses 5..T, as a share of the image;
 - ripple: the worst coverage ripple (max/min of the summed write filters) over all glimpses.
 
-Photos are looked up in examples/, then in ../shared/data/.
+Photos are looked up in examples/, then in ../shared/data/; a path to an image file is used as it is.
 
     python bench/big_pictures.py [--sizes 256 512] [--minutes 2 4 8 16] [--photos chelsea coffee astronaut] [--set JSON]
 """
@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from strokes import photo_path
+from strokes import check_photos, photo_path
 
 PHOTOS = ("chelsea", "coffee", "astronaut")
 
@@ -95,6 +95,7 @@ def main():
                         help='options other than the defaults, as JSON: \'{"write_n": 32}\' (ModelConfig or TrainConfig fields)')
     parser.add_argument("--child", nargs=2, metavar=("PHOTO", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    check_photos(parser, args.photos)
     if args.child:
         child(args.child[0], int(args.child[1]), args.minutes, args.set)
         return
@@ -106,7 +107,7 @@ def main():
             rows = run_job(photo, size, args.minutes, args.set)
             cells = "".join(f"{r['psnr']:8.2f} ({r['step']:5d})" for r in rows)
             last = rows[-1]
-            print(f"{photo:10s}{size:6d}{cells}{last['share']:8.2f}{last['ripple']:8.2f}", flush=True)
+            print(f"{photo_path(photo).stem:10s}{size:6d}{cells}{last['share']:8.2f}{last['ripple']:8.2f}", flush=True)
             if "raw" in last:
                 print(f"{'  weights':16s}" + "".join(f"{r['raw']:8.2f}{'':8s}" for r in rows), flush=True)
 

@@ -68,9 +68,20 @@ BOUNDS = ("max 0.5", "max 0.2")
 
 
 def photo_path(name: str) -> Path:
-    """examples/NAME.png, else ../shared/data/NAME.png (the photos this repo may use)."""
+    """examples/NAME.png, else ../shared/data/NAME.png (the photos this repo may use); a NAME that
+    is itself an image file (--photos /data/astronaut.png) is used as it is, so the benches run
+    from a checkout that has no ../shared beside it."""
+    if Path(name).suffix and Path(name).is_file():
+        return Path(name).resolve()
     here = ROOT / "examples" / f"{name}.png"
     return here if here.exists() else ROOT.parent / "shared" / "data" / f"{name}.png"
+
+
+def check_photos(parser, photos) -> None:
+    """Refuse, before any training, a photo that is not found (not after an hour of the others)."""
+    missing = [name for name in photos if not photo_path(name).is_file()]
+    if missing:
+        parser.error(f"no photo {', '.join(missing)}: give names in examples/ or ../shared/data/, or paths to image files")
 
 
 def child(photo: str, changes: dict, steps: int, marks: list[int], threads: int, size: int = 64) -> None:
@@ -148,6 +159,7 @@ def main():
     parser.add_argument("--child", nargs=2, metavar=("PHOTO", "CHANGES"), help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    check_photos(parser, args.photos)
     args.steps = args.steps or max(args.marks)
     marks = [m for m in args.marks if m <= args.steps] or [args.steps]
     if args.child:
@@ -165,7 +177,7 @@ def main():
           f"changed per glimpse, glimpses adding at least 0.05 dB, median side and log γ of the local writes; "
           f"{len(jobs)} runs, {args.jobs} at a time, {(time.monotonic() - started) / 60:.1f} min")
     for photo in args.photos:
-        print(f"\n{photo}.png")
+        print(f"\n{photo_path(photo).name}")
         print(f"{'configuration':16s}" + "".join(f"{f'@{m}':>8s}" for m in marks)
               + f"{'share':>8s}{'ripple':>8s}{'changed':>9s}{'adding':>8s}{'side':>7s}{'log γ':>7s}")
         for p, name, rows, seconds in results:
