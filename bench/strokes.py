@@ -57,6 +57,8 @@ CONFIGS = {
     "limits 0.5.0": {"window_floor": 0.1, "gamma_range": 2.0},
     "floor only": {"window_floor": 0.5, "gamma_range": 2.0},
     "γ range 1": {"gamma_range": 1.0},
+    "γ only": {"window_floor": 0.1},
+    "floor 0.25": {"window_floor": 0.25},
     # 0.5.0's limits, trained without the sampled z's noise (z = μ): not an option of drawart, a
     # measurement of what the noise does to the windows.
     "0.5.0 no noise": {"window_floor": 0.1, "gamma_range": 2.0, "noise": 0},
