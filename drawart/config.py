@@ -30,7 +30,7 @@ class ModelConfig:
     block_in: int = 8  # local: the first glimpses, whose write window may span the whole image (window_schedule)
     taper: int = 8  # local: glimpses after the block-in over which the bound narrows to max_window (bench/strokes.py)
     confined: bool = True  # local: no write window can leave the image, fade to nothing or shrink to nothing (filterbank.py)
-    window_floor: float = 0.5  # confined: a write window's side is at least this share of its glimpse's bound (bench/strokes.py)
+    window_floor: float = 0.1  # confined: a write window's side is at least this share of its glimpse's bound (bench/strokes.py)
     gamma_range: float = 0.5  # confined: a write's log γ stays within ±this, so it writes e^-0.5..e^0.5 of its patch
 
     def validate(self) -> None:
@@ -78,7 +78,7 @@ def window_schedule(glimpses: int) -> dict:
 # paper's window; 0.2.0 had local windows but no taper, so its bound narrowed in one step; before
 # 0.4.0 a run drew from its weights, not from their moving average; before 0.5.0 a write window
 # could leave the image, fade or shrink to nothing; 0.5.0 confined a write to at least a tenth of
-# its bound and log γ to ±2).
+# its bound and log γ to ±2; 0.6.0 to half its bound and ±0.5, values its config.json records).
 ABSENT = {"ModelConfig": {"window": "paper", "max_window": 1.0, "block_in": 0, "taper": 0, "confined": False,
                           "window_floor": 0.1, "gamma_range": 2.0},
           "TrainConfig": {"ema": 0.0},

@@ -28,8 +28,12 @@ every channel in a single plain matmul.
   the bound, r = 2) still let the noise of the sampled z switch glimpses off at 512 px: by step 400
   every glimpse after the sixth sat at both limits, writing 14% of its patch through a window of a
   tenth of its bound, and six glimpses drew the picture. Trained without that noise the same
-  windows stayed near their bound. With the floor at half the bound and r = 0.5 all 32 glimpses
-  add to the drawing and chelsea drew 29.3 dB instead of 28.5 at step 1200 (bench/strokes.py).
+  windows stayed near their bound. It is the γ range that holds them: with r = 0.5 all glimpses
+  add to the drawing and chelsea drew 29.7 dB instead of 28.5 at step 1200, where a floor of half
+  the bound with r = 2 left the windows open but faded (28.6 dB). 0.6.0 had both (floor 0.5,
+  r = 0.5), and that floor kept astronaut at 256 px from the small windows its detail needs
+  (26.0 dB at step 6000 against 29.4 with the floor at a tenth); 0.7.0 keeps r = 0.5 and 0.5.0's
+  floor (bench/strokes.py).
 """
 
 from __future__ import annotations

@@ -67,7 +67,7 @@ def test_missing_sections_and_fields_take_defaults_but_fields_added_later_take_t
     assert RunConfig().model.confined is True
     written_by_0_5_0 = {"model": {"window": "local", "max_window": 0.3, "block_in": 8, "taper": 8, "confined": True}}
     assert RunConfig.from_dict(written_by_0_5_0).model == replace(RunConfig().model, window_floor=0.1, gamma_range=2.0)
-    assert (RunConfig().model.window_floor, RunConfig().model.gamma_range) == (0.5, 0.5)
+    assert (RunConfig().model.window_floor, RunConfig().model.gamma_range) == (0.1, 0.5)
     # Present, they are read as written.
     assert RunConfig.from_dict(RunConfig().to_dict()) == RunConfig()
     assert RunConfig().model.window == "local"
