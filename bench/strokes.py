@@ -53,11 +53,11 @@ CONFIGS = {
     "taper 12": {"taper": 12},
     "taper 16": {"taper": 16},
     "b4 taper 12": {"block_in": 4, "taper": 12},
-    # A confined write's limits (the default: side at least half the bound, log γ within ±0.5).
+    # A confined write's limits (the default, 0.7.0's: side at least a tenth of the bound, log γ within ±0.5).
     "limits 0.5.0": {"window_floor": 0.1, "gamma_range": 2.0},
     "floor only": {"window_floor": 0.5, "gamma_range": 2.0},
-    "γ range 1": {"gamma_range": 1.0},
-    "γ only": {"window_floor": 0.1},
+    "γ range 1": {"window_floor": 0.5, "gamma_range": 1.0},
+    "limits 0.6.0": {"window_floor": 0.5, "gamma_range": 0.5},
     "floor 0.25": {"window_floor": 0.25},
     # 0.5.0's limits, trained without the sampled z's noise (z = μ): not an option of drawart, a
     # measurement of what the noise does to the windows.

@@ -30,6 +30,10 @@ drawart 0.6.0 (commit 1b60034), whose confined write windows keep at least half 
 log γ within ±0.5: the same two commands with the code of that commit (its config.json records
 0.6.0 itself), then `python record_run.py 0.6.0 run resumed`.
 
+drawart 0.7.0 (commit 1738b21), whose confined write windows keep at least a tenth of their bound
+(0.5.0's floor) and a log γ within ±0.5 (0.6.0's range): the same, `python record_run.py 0.7.0 run
+resumed`.
+
 chelsea-24.png is examples/chelsea.png (CC0) resized to 24×16. run-VERSION/ keeps the run's config,
 image, newest checkpoint, milestones and metrics. run-VERSION-expected.npz holds what that release
 drew from these weights (noise seed 0): every canvas, the raw window parameters, the boxes drawn on
