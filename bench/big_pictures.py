@@ -95,10 +95,10 @@ def main():
                         help='options other than the defaults, as JSON: \'{"write_n": 32}\' (ModelConfig or TrainConfig fields)')
     parser.add_argument("--child", nargs=2, metavar=("PHOTO", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    check_photos(parser, args.photos)
     if args.child:
         child(args.child[0], int(args.child[1]), args.minutes, args.set)
         return
+    check_photos(parser, args.photos)
     print(f"{'defaults but --size' + (f' and {json.dumps(args.set)}' if args.set else '')}; {os.cpu_count()} cores; PSNR (dB) of the reconstruction with fixed noise "
           f"after so many minutes of training (step reached); share and ripple at the last mark")
     print(f"{'photo':10s}{'size':>6s}" + "".join(f"{f'@{m:g} min':>16s}" for m in args.minutes) + f"{'share':>8s}{'ripple':>8s}")

@@ -161,12 +161,12 @@ def main():
     parser.add_argument("--child", nargs=2, metavar=("PHOTO", "CHANGES"), help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    check_photos(parser, args.photos)
     args.steps = args.steps or max(args.marks)
     marks = [m for m in args.marks if m <= args.steps] or [args.steps]
     if args.child:
         child(args.child[0], json.loads(args.child[1]), args.steps, marks, args.threads, args.size)
         return
+    check_photos(parser, args.photos)
     if args.only:
         jobs = [(photo, name) for photo in args.photos for name in CONFIGS if name in args.only]
     else:

@@ -178,7 +178,7 @@ def local_write_bank(shape, max_window, reach, taper, confined=False, **limits):
                       glimpses=GLIMPSES, taper=taper, confined=confined, **limits)
 
 
-# A confined write's limits: drawart 0.5.0's, and today's defaults.
+# A confined write's limits: drawart 0.5.0's, 0.6.0's, and today's defaults (0.7.0's).
 LIMITS = st.sampled_from([{"window_floor": f, "gamma_range": r} for f, r in ((0.1, 2.0), (0.5, 0.5), (0.1, 0.5))])
 
 
