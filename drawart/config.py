@@ -32,6 +32,7 @@ class ModelConfig:
     confined: bool = True  # local: no write window can leave the image, fade to nothing or shrink to nothing (filterbank.py)
     window_floor: float = 0.1  # confined: a write window's side is at least this share of its glimpse's bound (bench/strokes.py)
     gamma_range: float = 0.5  # confined: a write's log γ stays within ±this, so it writes e^-0.5..e^0.5 of its patch
+    canvas_loss: float = 0.0  # weight of the canvases' loss on the way, after the block-in (DrawModel.canvas_weights)
 
     def validate(self) -> None:
         """Raise ValueError naming the first field that cannot make a model."""
@@ -53,6 +54,8 @@ class ModelConfig:
                 raise ValueError(f"{name} must be at least 0, got {getattr(self, name)}")
         if not 0 <= self.window_floor <= 1:
             raise ValueError(f"window_floor must be at least 0 and at most 1, got {self.window_floor}")
+        if not self.canvas_loss >= 0:
+            raise ValueError(f"canvas_loss must be at least 0, got {self.canvas_loss}")
         if not self.gamma_range > 0:
             raise ValueError(f"gamma_range must be positive, got {self.gamma_range}")
 

@@ -226,6 +226,15 @@ class LSTM(keras.layers.Layer):
         return h, c, xh
 
 
+class Drawn(NamedTuple):
+    """What the glimpse loop leaves: per image of the batch, unless said."""
+
+    canvas: object  # c_T, (batch, B, C, A) logits
+    kl: object  # Σ_t KL_t
+    along: object  # the weighted reconstruction loss of the canvases on the way (DrawModel.canvas_weights)
+    inputs: object  # the tapped matmuls' inputs, (T, batch, inputs) each, when taps were given; else None
+
+
 class DrawModel(keras.Model):
     """DRAW trained on one image or a set; `train_step` runs a given number of optimiser steps at once.
 
@@ -320,6 +329,14 @@ class DrawModel(keras.Model):
 
         With `taps` ((T, batch, outputs) tensors, one per matmul of `tapped`) also returns those
         matmuls' inputs of every glimpse, stacked: (T, batch, inputs).
+        """
+        drawn = self.draw(x, noise, taps)
+        return (drawn.canvas, drawn.kl, drawn.inputs) if taps is not None else (drawn.canvas, drawn.kl)
+
+    def draw(self, x, noise, taps=None) -> "Drawn":
+        """The glimpse loop over images x (batch, B, C, A) with noise (T, batch, z): c_T, Σ_t KL_t,
+        the canvas loss along the way (see `canvas_losses`) and, with `taps`, the tapped matmuls'
+        inputs of every glimpse.
 
         The glimpse loop is a compiled loop with `unroll` glimpses per iteration: a Python loop over
         all T glimpses makes XLA compile for minutes, while a rolled loop compiles in seconds.
@@ -327,39 +344,38 @@ class DrawModel(keras.Model):
         t_total, unroll = self.config.glimpses, self.unroll
         batch = ops.shape(x)[0]
         state = self.initial_state(batch)
-        kl = ops.zeros((batch,))
+        kl = along = ops.zeros((batch,))
+        weights = self.canvas_weights()
         collect = taps is not None
         stacks = tuple(
             tf.TensorArray(tf.float32, size=t_total, element_shape=(None, kernel.shape[0]))
             for kernel, _ in self.tapped()
         ) if collect else ()
 
-        def run(t, state, kl, stacks, count, cropped):
+        def run(t, state, kl, along, stacks, count, cropped):
             for k in range(count):
                 step_taps = tuple(tap[t + k] for tap in taps) if collect else (None, None, None)
                 state, kl_t, _, _, inputs = self.glimpse(x, state, noise[t + k], step_taps, t + k, cropped)
                 kl = kl + kl_t
+                if weights is not None:
+                    along = along + tf.gather(weights, t + k) * self.recon_loss(x, state.canvas)
                 stacks = tuple(stack.write(t + k, xh) for stack, xh in zip(stacks, inputs))
-            return state, kl, stacks
+            return state, kl, along, stacks
 
-        def loop(start, stop, cropped, state, kl, stacks):
+        def loop(start, stop, cropped, *carried):
             """Glimpses start..stop−1: a compiled loop of `unroll` glimpses an iteration, and the rest."""
             iterations, remainder = divmod(stop - start, unroll)
 
-            def body(i, state, kl, stacks):
-                state, kl, stacks = run(start + i * unroll, state, kl, stacks, unroll, cropped)
-                return i + 1, state, kl, stacks
+            def body(i, *carried):
+                return i + 1, *run(start + i * unroll, *carried, unroll, cropped)
 
             if iterations:
-                _, state, kl, stacks = tf.while_loop(
-                    lambda i, *_: i < iterations,
-                    body,
-                    (tf.constant(0), state, kl, stacks),
-                    maximum_iterations=iterations,
+                _, *carried = tf.while_loop(
+                    lambda i, *_: i < iterations, body, (tf.constant(0), *carried), maximum_iterations=iterations,
                 )
             if remainder:
-                state, kl, stacks = run(start + iterations * unroll, state, kl, stacks, remainder, cropped)
-            return state, kl, stacks
+                carried = run(start + iterations * unroll, *carried, remainder, cropped)
+            return carried
 
         # Every weight is read once, here, and the loop sees the values: TensorFlow's while-loop
         # gradient saves, at every glimpse, each value computed inside the loop that the backward
@@ -370,11 +386,26 @@ class DrawModel(keras.Model):
         read = lambda v: tf.stop_gradient(v.value) if id(v) in constants else tf.identity(v.value)
         with keras.StatelessScope(state_mapping=[(v, read(v)) for v in self.trainable_variables]):
             local_from = self.cropped_from()
-            state, kl, stacks = loop(0, local_from, False, state, kl, stacks)
-            state, kl, stacks = loop(local_from, t_total, True, state, kl, stacks)
-        if collect:
-            return state.canvas, kl, tuple(stack.stack() for stack in stacks)
-        return state.canvas, kl
+            carried = loop(0, local_from, False, state, kl, along, stacks)
+            state, kl, along, stacks = loop(local_from, t_total, True, *carried)
+        return Drawn(state.canvas, kl, along, tuple(stack.stack() for stack in stacks) if collect else None)
+
+    def canvas_weights(self):
+        """(T,) weight of the reconstruction loss of each canvas c_1..c_T on the way, or None.
+
+        The paper scores only the last canvas, so a glimpse that adds nothing costs nothing, and at
+        256 px the network learnt to switch its local glimpses off. With `canvas_loss` = λ each
+        canvas from the end of the block-in on also pays λ/(T − b) of its own loss, b = block-in:
+        a glimpse that leaves the canvas as it was pays for it at once, and the block-in is not
+        rewarded for drawing everything itself.
+        """
+        cfg = self.config
+        if not cfg.canvas_loss:
+            return None
+        first = min(cfg.block_in, cfg.glimpses - 1) if cfg.attention and cfg.window == "local" else 0
+        weights = np.zeros(cfg.glimpses, "float32")
+        weights[first:] = cfg.canvas_loss / (cfg.glimpses - first)
+        return tf.constant(weights)
 
     def call(self, images):
         """σ(c_T) for images (batch, H, W, C) drawn with z_t = μ_t: the mean reconstruction.
@@ -399,18 +430,25 @@ class DrawModel(keras.Model):
 
     def compute_losses(self, x, noise):
         """L = L^x + L^z per image, averaged over the batch. x is (batch, B, C, A)."""
-        return self.losses_from(x, *self.final_canvas_and_kl(x, noise))
+        drawn = self.draw(x, noise)
+        return self.losses_from(x, drawn.canvas, drawn.kl, drawn.along)
+
+    @staticmethod
+    def recon_loss(x, logits):
+        """L^x per image: the sigmoid cross-entropy of the canvas logits, summed over pixels."""
+        return ops.sum(ops.binary_crossentropy(x, logits, from_logits=True), axis=(1, 2, 3))
 
     def image_losses(self, x, logits, kl):
         """Per image: L^x (sigmoid cross-entropy summed over pixels), L^z, and the PSNR in dB."""
-        recon = ops.sum(ops.binary_crossentropy(x, logits, from_logits=True), axis=(1, 2, 3))
+        recon = self.recon_loss(x, logits)
         mse = ops.mean(ops.square(x - ops.sigmoid(logits)), axis=(1, 2, 3))
         psnr = -10.0 * ops.log(mse + 1e-12) / math.log(10.0)
         return recon, kl, psnr
 
-    def losses_from(self, x, logits, kl):
+    def losses_from(self, x, logits, kl, along=0.0):
+        """The losses logged; `loss`, the one trained, adds the canvas loss `along` the way."""
         recon, kl, psnr = (ops.mean(v) for v in self.image_losses(x, logits, kl))
-        return {"loss": recon + kl, "recon": recon, "kl": kl, "psnr": psnr}
+        return {"loss": recon + kl + ops.mean(along), "recon": recon, "kl": kl, "psnr": psnr}
 
     @staticmethod
     def rows_first(images):
@@ -432,11 +470,11 @@ class DrawModel(keras.Model):
         others = [v for v in self.trainable_variables if id(v) not in batched]
         with tf.GradientTape() as tape:
             tape.watch(taps)
-            logits, kl, inputs = self.final_canvas_and_kl(x, noise, taps)
-            losses = self.losses_from(x, logits, kl)
+            drawn = self.draw(x, noise, taps)
+            losses = self.losses_from(x, drawn.canvas, drawn.kl, drawn.along)
         grads = tape.gradient(losses["loss"], others + taps)
         found = dict(zip(map(id, others), grads[: len(others)]))
-        for (kernel, bias), tap_grad, xh in zip(tapped, grads[len(others) :], inputs):
+        for (kernel, bias), tap_grad, xh in zip(tapped, grads[len(others) :], drawn.inputs):
             found[id(kernel)] = tf.einsum("tbi,tbo->io", xh, tap_grad)
             found[id(bias)] = ops.sum(tap_grad, axis=(0, 1))
         return losses, [found[id(v)] for v in self.trainable_variables]

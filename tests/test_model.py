@@ -209,8 +209,8 @@ def poison(model, nan_loss=(), nan_grad=()):
     whose gradient is NaN."""
     original = model.losses_from
 
-    def losses_from(x, logits, kl):
-        losses = original(x, logits, kl)
+    def losses_from(x, logits, kl, *along):
+        losses = original(x, logits, kl, *along)
         step = model.optimizer.iterations
 
         def at(steps):

@@ -84,8 +84,8 @@ def nan_from(monkeypatch, steps):
 
     original = DrawModel.losses_from
 
-    def losses_from(self, x, logits, kl):
-        losses = original(self, x, logits, kl)
+    def losses_from(self, x, logits, kl, *along):
+        losses = original(self, x, logits, kl, *along)
         step = self.optimizer.iterations
         bad = tf.reduce_any(tf.equal(tf.constant([-1, *steps], dtype=step.dtype), step))
         return {**losses, "loss": losses["loss"] + tf.where(bad, float("nan"), 0.0)}
