@@ -89,8 +89,8 @@ def child(photo: Path, size: int, marks: list[int], changes: dict, sheets: str |
             with drawn_by_average(self.model):
                 traced = self.model.trace(pixels, seed=0)
                 measured = strokes.measure(self.model, pixels)
-            print(json.dumps({"step": step, "psnr": measured.psnr, "drawing": measured.drawing(),
-                              "late": measured.late_share(), "changed": float(np.median(measured.changed)),
+            print(json.dumps({"step": step, "psnr": measured.psnr, "drawing": measured.drawn.drawing(),
+                              "late": measured.drawn.late_share(), "changed": float(np.median(measured.changed)),
                               "flat": measured.flat, "ms": ms,
                               "progress": [round(float(p), 3) for p in measured.progress]}), flush=True)
             if sheets and step == max(marks):

@@ -156,6 +156,29 @@ class RunPage(keras.callbacks.Callback):
             page.write_page(self.run, image=self.image)
 
 
+class DrawingCheck(keras.callbacks.Callback):
+    """Warns once, in one line, when a milestone's drawing is made by fewer than half its glimpses.
+
+    Reads the strokes RunPage stored at that step (so it goes after RunPage) and measures them
+    against the image as `drawart info` does (export.drawing_progress).
+    """
+
+    def __init__(self, run: rundir.RunDir, image, every: int, last_step: int, echo=print):
+        super().__init__()
+        self.run, self.image, self.every, self.last_step, self.echo = run, image, every, last_step, echo
+        self.warned = False
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = global_step(self.model)
+        if self.warned or not logged(step, self.every, self.last_step) or (doc := export.stored(self.run, step)) is None:
+            return
+        progress = export.drawing_progress(doc, self.image)
+        if progress.few_drawing():
+            self.warned = True
+            self.echo(f"warning: at step {step} only {progress.drawing()} of {progress.glimpses} glimpses draw "
+                      f"(the rest add under 0.05 dB): see 'Few glimpses draw' in the README")
+
+
 def logged(step: int, every, last_step: int) -> bool:
     """Whether `step` is logged: a multiple of any of `every` (an int or several; 0 is never),
     or the run's last step. Calls end exactly there (see train.chunk_sizes), except under a

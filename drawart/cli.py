@@ -317,9 +317,25 @@ def info(run_dir):
             f"step {held['step']}: {held['bound']:.2f} nats/image (recon {held['recon']:.2f}, kl {held['kl']:.2f})"
             if held else "none yet (measured at each checkpoint)",
         ))
+    if model.attention:
+        lines.append(("drawing", _drawing_line(run, config)))
     lines.append(("written by", " ".join(f"{k} {v}" for k, v in config.versions.items()) or "unknown"))
     for name, text in lines:
         click.echo(f"{name + ':':<14}{text}")
+
+
+def _drawing_line(run, config) -> str:
+    """How the newest stored strokes draw the run's image (export.drawing_progress)."""
+    from drawart import export
+
+    doc = export.newest_stored(run)
+    if doc is None:
+        return "not measured yet (at the first milestone or the end of fit)"
+    try:
+        image = export.drawn_image(run.training_data(config))
+    except DrawartError as err:
+        return f"not measured: {err}"
+    return f"step {doc['step']}: {export.drawing_progress(doc, image).describe()}"
 
 
 @cli.command(

@@ -21,6 +21,7 @@ import numpy as np
 from drawart import run as rundir
 from drawart.config import RenderConfig
 from drawart.errors import DrawartError
+from drawart.progress import Progress
 
 SCHEMA = "drawart-strokes/1"
 # The paper's filter rows are normalised by their sum plus this (filterbank._EPS), for rows whose
@@ -117,6 +118,11 @@ def redraw(doc: dict, scale: float = 1.0) -> np.ndarray:
     return np.stack(canvases)
 
 
+def drawing_progress(doc: dict, image: np.ndarray) -> Progress:
+    """How the strokes of `doc` draw `image` (H, W, C), glimpse by glimpse, at the training size."""
+    return Progress.of(redraw(doc), image)
+
+
 def axis_filters(centre: float, window: dict, n: int, size: int, scale: float, longest: int, kind: str) -> np.ndarray:
     """(N, size) filter rows along one axis of the output grid, as the README writes them.
 
@@ -188,6 +194,14 @@ def stored(run: rundir.RunDir, step: int) -> dict | None:
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA or doc.get("step") != step:
         return None
     return doc
+
+
+def newest_stored(run: rundir.RunDir) -> dict | None:
+    """The stored strokes of the newest kept step that has them, or None."""
+    for step in reversed(drawable_steps(run)):
+        if (doc := stored(run, step)) is not None:
+            return doc
+    return None
 
 
 class StoredStrokes(Mapping):

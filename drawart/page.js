@@ -428,6 +428,12 @@
     var how = model.attention ? model.glimpses + " glimpses, " + model.window + " windows" : model.glimpses + " glimpses, no attention";
     $("summary").textContent = "step " + run.step.toLocaleString("en-US") + " of " + run.steps.toLocaleString("en-US") +
       " · " + duration(run.seconds) + " trained · " + size + " · " + how + " · page written " + run.written;
+    if (run.drawing) {
+      var d = run.drawing;
+      $("drawing-measures").textContent = "At step " + d.step.toLocaleString("en-US") + ", " + d.drawing + " of " + d.glimpses +
+        " glimpses draw (each adds at least 0.05 dB) and " + Math.round(100 * d.late) + "% of the gain over the flat colour comes after the first quarter of them." +
+        (d.drawing < d.glimpses / 2 ? " Fewer than half draw: the rest of the glimpses do nothing." : "");
+    }
     $("resume").textContent = run.resume;
     ["model", "train", "image"].forEach(function (section) {
       var table = document.createElement("table");

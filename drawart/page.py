@@ -78,6 +78,8 @@ def page_html(run: rundir.RunDir, docs: Mapping[int, dict | None], kept: list[in
     most = MAX_DRAWINGS if newest is None else max(2, min(MAX_DRAWINGS, MAX_STROKES_BYTES // len(carried[newest])))
     shown = [step for step in thinned(list(drawn), most, selected) if carry(step)]
     data = page_data(run, config, kept, drawn, shown, selected, image)
+    if newest is not None:
+        data["drawing"] = drawing_summary(docs[newest], image)
     name = html.escape(f"drawart · {run.path.name} · step {data['step']}")
     parts = {
         "TITLE": name,
@@ -127,6 +129,14 @@ def page_data(run: rundir.RunDir, config, kept: list[int], drawn: list[int], sho
         "drawn": len(drawn),
         "missing": [step for step in kept if step not in drawn] if config.model.attention else [],
     }
+
+
+def drawing_summary(doc: dict, image: np.ndarray) -> dict:
+    """How the newest drawing draws: glimpses drawing and the late share (progress.py)."""
+    progress = export.drawing_progress(doc, image)
+    late = progress.late_share()
+    return {"step": doc["step"], "drawing": progress.drawing(), "glimpses": progress.glimpses,
+            "late": late if math.isfinite(late) else 0.0}
 
 
 def thinned(steps: list[int], most: int, keep: int | None = None) -> list[int]:

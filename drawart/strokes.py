@@ -9,20 +9,18 @@
   to the drawing, as a glimpse pushed to its confined limits does (bench/glimpses.py);
 - side and log γ: the write window's side, as a share of the image's longest side, and its
   intensity (the write divides by γ);
-- drawing: glimpses that raise the PSNR by at least 0.05 dB, and the late share: the part of the
-  gain over the flat mean colour made after the first quarter of the glimpses,
-  (PSNR(T) − PSNR(T/4)) / (PSNR(T) − PSNR(flat)). A network that paints everything in its first
-  glimpses and then stops has a late share near 0; a drawing made region by region, well above.
+- drawing and late share: glimpses that raise the PSNR by at least 0.05 dB, and the share of the
+  gain made after the first quarter of the glimpses (progress.py).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from drawart.filterbank import coverage_ripple, filter_centres, window_share
+from drawart.progress import ADDING, Progress, flat_psnr, psnr
 
 CHANGED = 2 / 255  # a change a viewer can see on an 8-bit frame
 
@@ -49,13 +47,10 @@ class Strokes:
         """Glimpses that moved the PSNR by at least ADDING dB."""
         return int(np.sum(np.abs(self.gain) >= ADDING))
 
-    def drawing(self) -> int:
-        """Glimpses that raised the PSNR by at least ADDING dB."""
-        return drawing_glimpses(self.progress)
-
-    def late_share(self) -> float:
-        """The share of the gain over the flat colour made after the first quarter of the glimpses."""
-        return late_share(self.progress, self.flat)
+    @property
+    def drawn(self) -> Progress:
+        """Glimpses drawing and the late share (progress.py)."""
+        return Progress(self.progress, self.flat)
 
     def summary(self, skip: int = 4) -> dict:
         """The figures the issues ask for: PSNR, median share over glimpses after `skip`, worst
@@ -66,35 +61,6 @@ class Strokes:
             "ripple": float(self.ripple.max()),
             "changed": float(np.median(self.changed)),
         }
-
-
-ADDING = 0.05  # dB: a glimpse that moves the PSNR by less adds nothing to the drawing
-
-
-def psnr(image: np.ndarray, target: np.ndarray) -> float:
-    """Peak signal-to-noise ratio in dB of values in [0, 1]."""
-    mse = float(np.mean((np.asarray(image, np.float64) - np.asarray(target, np.float64)) ** 2))
-    return -10 * math.log10(max(mse, 1e-12))
-
-
-def drawing_glimpses(progress) -> int:
-    """Glimpses whose canvas is at least ADDING dB above the one before: `progress` is (T+1,) PSNRs."""
-    return int(np.sum(np.diff(np.asarray(progress, np.float64)) >= ADDING))
-
-
-def late_share(progress, flat: float) -> float:
-    """(PSNR(T) − PSNR(T/4)) / (PSNR(T) − flat), T/4 rounded down; `progress` is (T+1,) PSNRs and
-    `flat` the PSNR of the flat mean colour. NaN where the drawing is no better than flat."""
-    progress = np.asarray(progress, np.float64)
-    last, quarter = progress[-1], progress[(len(progress) - 1) // 4]
-    gained = last - flat
-    return float((last - quarter) / gained) if gained > 0 else float("nan")
-
-
-def flat_psnr(pixels: np.ndarray) -> float:
-    """PSNR of the image's mean colour (one value per channel) painted everywhere."""
-    pixels = np.asarray(pixels, np.float64)
-    return psnr(np.broadcast_to(pixels.mean(axis=(0, 1)), pixels.shape), pixels)
 
 
 def changed_per_glimpse(canvases: np.ndarray) -> np.ndarray:

@@ -31,6 +31,7 @@ from drawart.callbacks import (
     CheckpointEvery,
     Clock,
     DivergenceGuard,
+    DrawingCheck,
     HeldOutBound,
     MetricsLog,
     MilestoneGifs,
@@ -251,6 +252,7 @@ def fit(run: rundir.RunDir, data: TrainingData, config: RunConfig, echo=print, e
         MetricsLog(run, clock, every, train.steps),
         TensorBoardLog(run.tensorboard, shown, every, train.checkpoint_every, train.steps),
         RunPage(run, drawn_image(data), train.gif_every, train.steps),
+        *([DrawingCheck(run, drawn_image(data), train.gif_every, train.steps, echo)] if config.model.attention else []),
         *extra_callbacks,
         *filter(None, [progress_callback(progress, train.steps, echo)]),
     ]

@@ -155,3 +155,26 @@ def test_progress_kinds():
     assert callbacks.progress_callback(None, 10) is None
     with pytest.raises(ValueError, match="fancy"):
         callbacks.progress_callback("fancy", 10)
+
+
+@pytest.mark.parametrize("drawing", [1, 4])
+def test_fit_warns_once_in_one_line_when_fewer_than_half_the_glimpses_draw(tmp_path, monkeypatch, drawing):
+    from drawart import export
+    from drawart.progress import Progress
+
+    def progress(doc, image):  # a drawing where `drawing` of the 4 glimpses add 1 dB each
+        return Progress(10.0 + np.minimum(np.arange(5), drawing), flat=10.0)
+
+    monkeypatch.setattr(export, "drawing_progress", progress)
+    config = RunConfig(model=tiny_model_config(),
+                       train=TrainConfig(steps=12, gif_every=4, checkpoint_every=4, steps_per_call=2, jit_compile=False))
+    run = RunDir(tmp_path / "run")
+    run.create(config)
+    said = []
+    train.fit(run, TrainingData.picture(PIXELS), config, echo=said.append)
+    warnings = [line for line in said if line.startswith("warning:")]
+    if drawing == 1:  # at the first milestone, and not again at 8 and 12
+        assert warnings == ["warning: at step 4 only 1 of 4 glimpses draw (the rest add under 0.05 dB): "
+                            "see 'Few glimpses draw' in the README"]
+    else:
+        assert warnings == []

@@ -238,7 +238,7 @@ def test_a_garbled_newest_checkpoint_warns_once_and_the_run_heals(tiny_gray_png,
 
     result = invoke(*fit)
     assert result.exit_code == 0, result.output
-    warnings = [line for line in result.output.splitlines() if "warning" in line]
+    warnings = [line for line in result.output.splitlines() if "warning" in line and "checkpoint" in line]
     assert len(warnings) == 1 and "step-0000015" in warnings[0] and "checksum" in warnings[0]
     assert "from step 10" in result.output and f"done: {run} at step 15" in result.output
     # The step-15 checkpoint is written again, identical; the damaged one is kept aside.
@@ -336,6 +336,26 @@ def test_info_reports_the_run_without_tensorflow(tmp_path):
     )
     probe = subprocess.run([sys.executable, "-c", code, str(run.path)], capture_output=True, text=True)
     assert probe.stdout.strip().endswith("False"), probe.stderr
+
+
+def test_info_tells_how_the_newest_milestone_draws(drawn_run, tmp_path):
+    from drawart import train
+    from drawart.export import drawn_image
+    from drawart.progress import Progress
+    from drawart.run import RunDir
+
+    result = invoke("info", drawn_run)
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.output.splitlines() if line.startswith("drawing:"))
+    # The same measures, made from the model itself rather than from the stored strokes.
+    run = RunDir(drawn_run)
+    model, step = train.load_model(run)  # drawing by the weights' moving average, as milestones do
+    image = drawn_image(run.training_data(run.read_config()))
+    progress = Progress.of(model.trace(image)["canvases"], image)
+    assert line == f"drawing:      step {step}: {progress.describe()}"
+    # A run with no strokes yet says so.
+    fresh = invoke("info", fabricated_run(tmp_path / "run").path)
+    assert "drawing:      not measured yet" in fresh.output
 
 
 def test_info_skips_a_broken_checkpoint_with_a_warning(tmp_path):

@@ -15,10 +15,10 @@ from drawart.run import RunDir
 from test_cli import fabricated_run
 
 
-def scattered_model(window: str, channels: int):
+def scattered_model(window: str, channels: int, **changes):
     """A tiny model whose windows, patches and canvas start are pushed well away from their initial
     values, so the strokes land all over the image, some over its edges."""
-    config = tiny_model_config(channels=channels, window=window, glimpses=5, block_in=1, max_window=0.5)
+    config = tiny_model_config(channels=channels, window=window, glimpses=5, block_in=1, max_window=0.5, **changes)
     # Weights set by hand, never trained: no moving average to draw from (ema 0).
     model = train.build_model(config, TrainConfig(jit_compile=False, ema=0.0))
     rng = np.random.default_rng(channels)
@@ -31,9 +31,9 @@ def scattered_model(window: str, channels: int):
 
 
 @pytest.mark.parametrize("channels", [1, 3])
-@pytest.mark.parametrize("window", ["paper", "local"])
-def test_redraw_from_the_json_alone_matches_the_models_canvases(window, channels):
-    model, image = scattered_model(window, channels)
+@pytest.mark.parametrize("window,changes", [("paper", {}), ("local", {}), ("local", {"block_in_blur": 0.1})])
+def test_redraw_from_the_json_alone_matches_the_models_canvases(window, changes, channels):
+    model, image = scattered_model(window, channels, **changes)
     doc = json.loads(export.to_json(export.strokes(model, image, step=7)))  # through text, as a reader gets it
     traced = model.trace(image)["canvases"]
     assert np.abs(export.redraw(doc) - traced).max() <= 1e-4
@@ -132,3 +132,26 @@ def test_a_fine_stroke_drawn_finer_is_widened_to_a_pixel_and_keeps_its_ink():
     x = (np.arange(192) + 0.5) / 4
     spread = np.sqrt(np.sum(row * (x - 24.0) ** 2) / np.sum(row))
     np.testing.assert_allclose(spread, np.sqrt(0.3**2 + export.display_blur(4)), rtol=1e-2)
+
+
+def test_a_documents_drawing_measures_are_those_of_the_models_canvases():
+    from drawart.progress import Progress
+
+    model, image = scattered_model("local", 3)
+    doc = json.loads(export.to_json(export.strokes(model, image, step=7)))
+    measured = export.drawing_progress(doc, image)
+    traced = Progress.of(model.trace(image)["canvases"], image)
+    np.testing.assert_allclose(measured.psnr, traced.psnr, atol=1e-3)
+    assert measured.flat == traced.flat and measured.glimpses == 5
+
+
+def test_the_newest_stored_strokes_are_those_of_the_newest_kept_step_that_has_them(tmp_path):
+    run = fabricated_run(tmp_path / "run")  # kept steps 1000 and 2000
+    assert export.newest_stored(run) is None
+    model, image = scattered_model("paper", 1)
+    export.store(run, export.strokes(model, image, step=1000))
+    assert export.newest_stored(run)["step"] == 1000
+    export.store(run, export.strokes(model, image, step=2000))
+    assert export.newest_stored(run)["step"] == 2000
+    export.stored_path(run, 2000).write_text("{ half a file")
+    assert export.newest_stored(run)["step"] == 1000

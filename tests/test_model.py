@@ -304,3 +304,41 @@ def test_cropped_writes_train_as_whole_image_writes():
     assert float(cropped_losses["loss"]) == pytest.approx(float(whole_losses["loss"]), rel=1e-6)
     for variable, want, got in zip(model.trainable_variables, whole, cropped):
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-6, err_msg=variable.path)
+
+
+# ---------------------------------------------------------------------------------------------
+# The canvas loss: the canvases on the way pay part of their own reconstruction loss.
+
+
+@pytest.mark.parametrize("window", ["local", "paper"])
+def test_the_canvas_loss_adds_each_weighted_canvas_after_the_block_in(window):
+    config = tiny_model_config(channels=3, glimpses=6, window=window, canvas_loss=0.6,
+                               **({"block_in": 2, "taper": 1} if window == "local" else {}))
+    model = model_for(config)
+    image = np.random.default_rng(0).random((6, 9, 3)).astype("float32")
+    x = tiled(model, image, 2)
+    noise = np.random.default_rng(1).standard_normal((6, 2, config.z)).astype("float32")
+    drawn = model.draw(x, noise)
+    # The same canvases glimpse by glimpse, eagerly: the local window's canvases from the
+    # block-in's end on pay 0.6 / 4 each; the paper's (no block-in) all six pay 0.6 / 6.
+    first = 2 if window == "local" else 0
+    state, expected = model.initial_state(2), np.zeros(2)
+    for t in range(6):
+        state = model.glimpse(x, state, noise[t], t=t)[0]
+        if t >= first:
+            expected += 0.6 / (6 - first) * model.recon_loss(x, state.canvas).numpy()
+    np.testing.assert_allclose(drawn.along.numpy(), expected, rtol=1e-5)
+    np.testing.assert_allclose(drawn.canvas.numpy(), state.canvas.numpy(), rtol=1e-5, atol=1e-5)
+    losses = model.losses_from(x, drawn.canvas, drawn.kl, drawn.along)
+    assert float(losses["loss"]) == pytest.approx(float(losses["recon"] + losses["kl"]) + expected.mean(), rel=1e-5)
+
+
+def test_without_a_canvas_loss_the_loss_is_the_papers():
+    config = tiny_model_config(channels=1)
+    model = model_for(config)
+    x = tiled(model, np.random.default_rng(0).random((6, 9, 1)).astype("float32"), 1)
+    noise = np.zeros((config.glimpses, 1, config.z), "float32")
+    drawn = model.draw(x, noise)
+    assert model.canvas_weights() is None and float(drawn.along[0]) == 0.0
+    losses = model.compute_losses(x, noise)
+    assert float(losses["loss"]) == pytest.approx(float(losses["recon"] + losses["kl"]))
