@@ -19,13 +19,11 @@ Photos are looked up in examples/, then in ../shared/data/; a path to an image f
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from strokes import check_photos, photo_path
+from strokes import check_photos, child_rows, photo_path
 
 PHOTOS = ("chelsea", "coffee", "astronaut")
 
@@ -76,14 +74,7 @@ def child(photo: str, size: int, minutes: list[float], changes: dict) -> None:
 
 
 def run_job(photo: str, size: int, minutes: list[float], changes: dict) -> list[dict]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", photo, str(size), "--minutes", *map(str, minutes),
-         "--set", json.dumps(changes)],
-        capture_output=True, text=True,
-    )
-    if out.returncode:
-        raise RuntimeError(f"{photo} at {size} px failed:\n{out.stderr[-2000:]}")
-    return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    return child_rows(__file__, [photo, size, "--minutes", *minutes, "--set", json.dumps(changes)], f"{photo} at {size} px")
 
 
 def main():

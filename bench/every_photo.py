@@ -27,11 +27,12 @@ configuration on 2 cores):
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from strokes import child_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
@@ -108,14 +109,9 @@ def child(photo: Path, size: int, marks: list[int], changes: dict, sheets: str |
 
 
 def run_photo(photo: Path, args) -> list[dict]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", str(photo), "--size", str(args.size), "--marks", *map(str, args.marks),
-         "--set", json.dumps(args.set), *(["--sheets", args.sheets] if args.sheets else [])],
-        capture_output=True, text=True,
-    )
-    if out.returncode:
-        raise RuntimeError(f"{photo.name} failed:\n{out.stderr[-2000:]}")
-    return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    sheets = ["--sheets", args.sheets] if args.sheets else []
+    return child_rows(__file__, [photo, "--size", args.size, "--marks", *args.marks, "--set", json.dumps(args.set), *sheets],
+                      photo.name)
 
 
 def main():

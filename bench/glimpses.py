@@ -7,7 +7,13 @@ seed 0), how many glimpses changed it by at least 0.05 dB, and the median write 
 of the glimpses after the block-in and taper (the local write divides by γ: a large γ writes
 almost nothing). For local windows it also prints each glimpse's write window side, as a share of
 the image's longest side, and its log γ: a glimpse pushed to its confined limits (a side at
-`window_floor` of its bound, log γ at `gamma_range`) adds little.
+`window_floor` of its bound, log γ at `gamma_range`) adds little. The write and read windows'
+centres follow, as shares of the image's width and height (outside 0..1: off the image).
+
+The parked windows of docs/every-glimpse.md (0.7.0, coins at 256 px):
+
+    drawart fit ../shared/data/coins.png --size 256 --steps 1000 --gif-every 1000 --out outputs/coins-256
+    python bench/glimpses.py outputs/coins-256
 
     python bench/glimpses.py RUN [--every N]
 """
@@ -46,6 +52,11 @@ def main():
         if cfg.window == "local":
             lines += ["    write window side:  " + " ".join(f"{s:.2f}" for s in measured.side),
                       "    write log γ:        " + " ".join(f"{g:.1f}" for g in measured.log_gamma)]
+        traced, t = model.trace(pixels), np.arange(cfg.glimpses)[:, None]
+        for head, layer in (("write", model.writer), ("read", model.reader)):
+            window = layer.filterbank.window(traced[head], t)
+            x, y = ((np.asarray(g)[:, 0] + 0.5) / size for g, size in ((window.gx, cfg.width), (window.gy, cfg.height)))
+            lines.append(f"    {head} centre (x, y): " + " ".join(f"{a:.2f},{b:.2f}" for a, b in zip(x, y)))
         return "\n".join(lines)
 
     newest = report(latest)  # before a milestone's weights replace the checkpoint's

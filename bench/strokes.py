@@ -135,17 +135,20 @@ def child(photo: str, changes: dict, steps: int, marks: list[int], threads: int,
         train.fit(run, TrainingData.picture(pixels), config, echo=lambda _: None, extra_callbacks=[AtMarks()])
 
 
+def child_rows(script: str, arguments: list, what: str) -> list[dict]:
+    """Run `script --child ARGUMENTS` in a fresh Python (so each run gets a clean TensorFlow) and
+    return the JSON objects it printed, one a line; a failed child raises with its last words."""
+    out = subprocess.run([sys.executable, script, "--child", *map(str, arguments)], capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(f"{what} failed:\n{out.stderr[-2000:]}")
+    return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+
+
 def run_job(photo: str, name: str, args) -> tuple[str, str, list[dict], float]:
     started = time.monotonic()
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", photo, json.dumps({**CONFIGS[name], "seed": args.seed}), "--steps", str(args.steps),
-         "--threads", str(max(1, (os.cpu_count() or 1) // args.jobs)), "--size", str(args.size),
-         "--marks", *map(str, args.marks)],
-        capture_output=True, text=True,
-    )
-    if out.returncode:
-        raise RuntimeError(f"{photo} / {name} failed:\n{out.stderr[-2000:]}")
-    rows = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    rows = child_rows(__file__, [photo, json.dumps({**CONFIGS[name], "seed": args.seed}), "--steps", args.steps,
+                                 "--threads", max(1, (os.cpu_count() or 1) // args.jobs), "--size", args.size,
+                                 "--marks", *args.marks], f"{photo} / {name}")
     return photo, name, rows, time.monotonic() - started
 
 

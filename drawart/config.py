@@ -32,7 +32,6 @@ class ModelConfig:
     confined: bool = True  # local: no write window can leave the image, fade to nothing or shrink to nothing (filterbank.py)
     window_floor: float = 0.1  # confined: a write window's side is at least this share of its glimpse's bound (bench/strokes.py)
     gamma_range: float = 0.5  # confined: a write's log γ stays within ±this, so it writes e^-0.5..e^0.5 of its patch
-    block_in_blur: float = 0.0  # local: the block-in's write strokes are blurred by a Gaussian of this σ, as a share of the longest side
     canvas_loss: float = 0.0  # weight of the canvases' loss on the way, after the block-in (DrawModel.canvas_weights)
 
     def validate(self) -> None:
@@ -55,8 +54,6 @@ class ModelConfig:
                 raise ValueError(f"{name} must be at least 0, got {getattr(self, name)}")
         if not 0 <= self.window_floor <= 1:
             raise ValueError(f"window_floor must be at least 0 and at most 1, got {self.window_floor}")
-        if not 0 <= self.block_in_blur < 1:
-            raise ValueError(f"block_in_blur must be at least 0 and below 1, got {self.block_in_blur}")
         if not self.canvas_loss >= 0:
             raise ValueError(f"canvas_loss must be at least 0, got {self.canvas_loss}")
         if not self.gamma_range > 0:
@@ -84,10 +81,10 @@ def window_schedule(glimpses: int) -> dict:
 # paper's window; 0.2.0 had local windows but no taper, so its bound narrowed in one step; before
 # 0.4.0 a run drew from its weights, not from their moving average; before 0.5.0 a write window
 # could leave the image, fade or shrink to nothing; 0.5.0 confined a write to at least a tenth of
-# its bound and log γ to ±2; 0.6.0 to half its bound and ±0.5, values its config.json records).
+# its bound and log γ to ±2; 0.6.0 to half its bound and ±0.5, values its config.json records;
+# before 0.8.0 only the last canvas was scored, as in the paper).
 ABSENT = {"ModelConfig": {"window": "paper", "max_window": 1.0, "block_in": 0, "taper": 0, "confined": False,
-                          "window_floor": 0.1, "gamma_range": 2.0, "canvas_loss": 0.0,
-                          "block_in_blur": 0.0},
+                          "window_floor": 0.1, "gamma_range": 2.0, "canvas_loss": 0.0},
           "TrainConfig": {"ema": 0.0},
           "RenderConfig": {"smooth": False}}
 

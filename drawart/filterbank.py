@@ -131,7 +131,7 @@ class Filterbank(keras.layers.Layer):
     def __init__(self, n: int, height: int, width: int, grid_scale: float = 1, kind: str = "paper",
                  head: str = "read", max_window: float = 1.0, reach: int = 0, glimpses: int = 1,
                  taper: int = 0, confined: bool = False, window_floor: float = ModelConfig.window_floor,
-                 gamma_range: float = ModelConfig.gamma_range, block_in_blur: float = 0.0,
+                 gamma_range: float = ModelConfig.gamma_range,
                  **kwargs):
         super().__init__(**kwargs)
         if kind not in WINDOWS:
@@ -140,7 +140,6 @@ class Filterbank(keras.layers.Layer):
         self.kind, self.head, self.max_window, self.reach = kind, head, max_window, reach
         self.glimpses, self.taper, self.confined = glimpses, taper, confined
         self.window_floor, self.gamma_range = window_floor, gamma_range
-        self.block_in_blur = block_in_blur
         self.places = starting_places(glimpses, reach, max_window)
 
     def window(self, params, t=0) -> Window:
@@ -167,10 +166,6 @@ class Filterbank(keras.layers.Layer):
         delta = bound * max(a, b) / n * share
         spread = SPREAD_MIN + (SPREAD_MAX - SPREAD_MIN) * ops.sigmoid(spread_raw)
         var = ops.square(spread * delta) + _TINY_VAR
-        if self.head == "write" and self.block_in_blur and self.reach:
-            # The block-in lays broad strokes only, so the detail is left to the local glimpses.
-            blur = ops.where(ops.less(ops.convert_to_tensor(t), self.reach), (self.block_in_blur * max(a, b)) ** 2, 0.0)
-            var = var + ops.cast(blur, var.dtype)
         return Window(gx, gy, delta, var, ops.exp(log_gamma))
 
     def call(self, params, t=0):
@@ -234,7 +229,7 @@ class Filterbank(keras.layers.Layer):
             "n": self.n, "height": self.height, "width": self.width, "grid_scale": self.grid_scale,
             "kind": self.kind, "head": self.head, "max_window": self.max_window, "reach": self.reach,
             "glimpses": self.glimpses, "taper": self.taper, "confined": self.confined,
-            "window_floor": self.window_floor, "gamma_range": self.gamma_range, "block_in_blur": self.block_in_blur,
+            "window_floor": self.window_floor, "gamma_range": self.gamma_range,
         }
 
 

@@ -98,7 +98,7 @@ class AttentionWrite(keras.layers.Layer):
         return Filterbank(cfg.write_n, cfg.height, cfg.width, grid_scale, kind=cfg.window, head="write",
                           max_window=cfg.max_window, reach=cfg.block_in, glimpses=cfg.glimpses,
                           taper=cfg.taper, confined=cfg.confined, window_floor=cfg.window_floor,
-                          gamma_range=cfg.gamma_range, block_in_blur=cfg.block_in_blur)
+                          gamma_range=cfg.gamma_range)
 
     def build(self, hidden_shape):
         self.params.build(hidden_shape)

@@ -517,7 +517,8 @@ def with_stored_strokes(run):
 
     run.save_image(np.zeros((6, 9, 1), np.float32))
     for step in (1000, 2000):
-        export.store(run, {"schema": export.SCHEMA, "step": step, "glimpses": []})
+        export.store(run, {"schema": export.SCHEMA, "step": step, "image": {"width": 9, "height": 6, "channels": 1},
+                           "window": "local", "write_n": 3, "read_n": 2, "canvas_start": [0.0], "glimpses": []})
     return run
 
 

@@ -68,6 +68,8 @@ def test_missing_sections_and_fields_take_defaults_but_fields_added_later_take_t
     written_by_0_5_0 = {"model": {"window": "local", "max_window": 0.3, "block_in": 8, "taper": 8, "confined": True}}
     assert RunConfig.from_dict(written_by_0_5_0).model == replace(RunConfig().model, window_floor=0.1, gamma_range=2.0)
     assert (RunConfig().model.window_floor, RunConfig().model.gamma_range) == (0.1, 0.5)
+    # Every run before the canvas loss existed scored only the last canvas, as the paper does.
+    assert RunConfig.from_dict(written_by_0_5_0).model.canvas_loss == 0.0
     # Present, they are read as written.
     assert RunConfig.from_dict(RunConfig().to_dict()) == RunConfig()
     assert RunConfig().model.window == "local"
@@ -163,6 +165,8 @@ def test_defaults_are_valid():
         ({"window_floor": float("nan")}, "window_floor"),
         ({"gamma_range": 0.0}, "gamma_range"),
         ({"gamma_range": float("nan")}, "gamma_range"),
+        ({"canvas_loss": -0.5}, "canvas_loss"),
+        ({"canvas_loss": float("nan")}, "canvas_loss"),
     ],
 )
 def test_model_validate_rejects(changes, field):

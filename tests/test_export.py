@@ -15,10 +15,10 @@ from drawart.run import RunDir
 from test_cli import fabricated_run
 
 
-def scattered_model(window: str, channels: int, **changes):
+def scattered_model(window: str, channels: int):
     """A tiny model whose windows, patches and canvas start are pushed well away from their initial
     values, so the strokes land all over the image, some over its edges."""
-    config = tiny_model_config(channels=channels, window=window, glimpses=5, block_in=1, max_window=0.5, **changes)
+    config = tiny_model_config(channels=channels, window=window, glimpses=5, block_in=1, max_window=0.5)
     # Weights set by hand, never trained: no moving average to draw from (ema 0).
     model = train.build_model(config, TrainConfig(jit_compile=False, ema=0.0))
     rng = np.random.default_rng(channels)
@@ -31,9 +31,9 @@ def scattered_model(window: str, channels: int, **changes):
 
 
 @pytest.mark.parametrize("channels", [1, 3])
-@pytest.mark.parametrize("window,changes", [("paper", {}), ("local", {}), ("local", {"block_in_blur": 0.1})])
-def test_redraw_from_the_json_alone_matches_the_models_canvases(window, changes, channels):
-    model, image = scattered_model(window, channels, **changes)
+@pytest.mark.parametrize("window", ["paper", "local"])
+def test_redraw_from_the_json_alone_matches_the_models_canvases(window, channels):
+    model, image = scattered_model(window, channels)
     doc = json.loads(export.to_json(export.strokes(model, image, step=7)))  # through text, as a reader gets it
     traced = model.trace(image)["canvases"]
     assert np.abs(export.redraw(doc) - traced).max() <= 1e-4

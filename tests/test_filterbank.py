@@ -235,24 +235,6 @@ def test_confining_changes_only_the_write_centre_intensity_and_least_side(floor,
         float(free.var[0, 0]) / float(free.delta[0, 0]) ** 2, rel=1e-4)  # the same σ/δ
 
 
-def test_the_block_in_blur_widens_only_the_block_in_writes():
-    raw = np.tile(np.array([[0.4, -0.5, 0.3, -0.2, 0.1]], "float32"), (6, 1))
-    t = np.arange(6)[:, None]
-    bank = lambda head, blur: Filterbank(5, 43, 64, kind="local", head=head, reach=2, taper=2, glimpses=6,
-                                         max_window=0.3, confined=True, block_in_blur=blur)
-    sharp, blurred = bank("write", 0.0).window(raw, t), bank("write", 0.05).window(raw, t)
-    # σ² grows by (0.05 · 64)² for the two block-in glimpses; nothing else moves.
-    np.testing.assert_allclose(np.asarray(blurred.var)[:, 0] - np.asarray(sharp.var)[:, 0],
-                               [3.2**2, 3.2**2, 0, 0, 0, 0], rtol=1e-4, atol=1e-6)
-    for k in ("gx", "gy", "delta", "gamma"):
-        np.testing.assert_array_equal(np.asarray(getattr(blurred, k)), np.asarray(getattr(sharp, k)))
-    # A write filter keeps its ink: blurred, its row still sums to about its stride's share.
-    fx = np.asarray(bank("write", 0.05)(raw, t=t)[0])
-    np.testing.assert_allclose(fx[:2, 2].sum(axis=-1), np.asarray(sharp.delta)[:2, 0], rtol=0.02)
-    # The read is never blurred.
-    np.testing.assert_array_equal(np.asarray(bank("read", 0.05).window(raw, t).var), np.asarray(bank("read", 0.0).window(raw, t).var))
-
-
 @pytest.mark.parametrize("reach,taper", [(8, 8), (0, 4), (3, 1)])
 def test_the_bound_narrows_step_by_step_over_the_taper(reach, taper):
     bounds = np.asarray(side_bound(np.arange(24), 0.3, reach, taper), "float64")
