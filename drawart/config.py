@@ -32,6 +32,7 @@ class ModelConfig:
     confined: bool = True  # local: no write window can leave the image, fade to nothing or shrink to nothing (filterbank.py)
     window_floor: float = 0.1  # confined: a write window's side is at least this share of its glimpse's bound (bench/strokes.py)
     gamma_range: float = 0.5  # confined: a write's log γ stays within ±this, so it writes e^-0.5..e^0.5 of its patch
+    window_rate: float = 1.0  # attention: the windows' raw parameters move at this times the rate of the rest (model.raw_window)
     canvas_loss: float = 0.0  # weight of the canvases' loss on the way, after the block-in (DrawModel.canvas_weights)
 
     def validate(self) -> None:
@@ -54,6 +55,8 @@ class ModelConfig:
                 raise ValueError(f"{name} must be at least 0, got {getattr(self, name)}")
         if not 0 <= self.window_floor <= 1:
             raise ValueError(f"window_floor must be at least 0 and at most 1, got {self.window_floor}")
+        if not self.window_rate > 0:
+            raise ValueError(f"window_rate must be positive, got {self.window_rate}")
         if not self.canvas_loss >= 0:
             raise ValueError(f"canvas_loss must be at least 0, got {self.canvas_loss}")
         if not self.gamma_range > 0:
@@ -84,7 +87,8 @@ def window_schedule(glimpses: int) -> dict:
 # its bound and log γ to ±2; 0.6.0 to half its bound and ±0.5, values its config.json records;
 # before 0.8.0 only the last canvas was scored, as in the paper).
 ABSENT = {"ModelConfig": {"window": "paper", "max_window": 1.0, "block_in": 0, "taper": 0, "confined": False,
-                          "window_floor": 0.1, "gamma_range": 2.0, "canvas_loss": 0.0},
+                          "window_floor": 0.1, "gamma_range": 2.0, "canvas_loss": 0.0,
+                          "window_rate": 1.0},
           "TrainConfig": {"ema": 0.0},
           "RenderConfig": {"smooth": False}}
 

@@ -31,13 +31,25 @@ class State(NamedTuple):
 
 
 def window_params(config: ModelConfig) -> keras.layers.Dense:
-    """The dense layer from h_dec to a head's five raw window parameters.
+    """The dense layer from h_dec to a head's five raw window parameters, before `window_rate`
+    scales them (see `raw_window`).
 
     Local windows start wide (stride sigmoid(2) = 0.88 of their bound), as the paper's start at the
     whole image: started at half their bound they drew 1 dB less after 1000 steps (bench/strokes.py).
     """
     start = [0.0, 0.0, 0.0, 2.0 if config.window == "local" else 0.0, 0.0]
+    start = [value / config.window_rate for value in start]
     return keras.layers.Dense(5, name="params", bias_initializer=keras.initializers.Constant(start))
+
+
+def raw_window(head, h_dec):
+    """A head's five raw window parameters: its dense layer's output times `window_rate`.
+
+    Adam moves every weight by about the learning rate a step, whatever its gradient's size, so
+    scaling the layer's output by r moves the windows r times as fast as the rest of the network.
+    """
+    params = head.params(h_dec)
+    return params if head.window_rate == 1 else params * head.window_rate
 
 
 class AttentionRead(keras.layers.Layer):
@@ -50,7 +62,7 @@ class AttentionRead(keras.layers.Layer):
 
     def __init__(self, config: ModelConfig, **kwargs):
         super().__init__(**kwargs)
-        self.params = window_params(config)
+        self.params, self.window_rate = window_params(config), config.window_rate
         self.filterbank = Filterbank(config.read_n, config.height, config.width, kind=config.window, head="read")
         self.output_size = 2 * config.channels * config.read_n**2
 
@@ -59,7 +71,7 @@ class AttentionRead(keras.layers.Layer):
 
     def call(self, x, drawn, h_dec, t=0):
         """The glimpse of image x and of x − `drawn` (= σ(c)), flattened, and the raw parameters."""
-        params = self.params(h_dec)
+        params = raw_window(self, h_dec)
         fx, fy, gamma = self.filterbank(params, t=t)
         image = read_glimpse(x, fx, fy, gamma)
         glimpse = ops.concatenate([image, image - read_glimpse(drawn, fx, fy, gamma)], axis=1)
@@ -88,7 +100,7 @@ class AttentionWrite(keras.layers.Layer):
         super().__init__(**kwargs)
         self.config = config
         self.channels, self.n = config.channels, config.write_n
-        self.params = window_params(config)
+        self.params, self.window_rate = window_params(config), config.window_rate
         self.patch = keras.layers.Dense(config.channels * config.write_n**2, name="patch")
         self.filterbank = self.filterbank_at(1)
 
@@ -115,7 +127,7 @@ class AttentionWrite(keras.layers.Layer):
 
     def call(self, h_dec, t=0, filterbank=None, tap=None):
         """The canvas update and the raw window parameters; `filterbank` may be a finer grid."""
-        params = self.params(h_dec)
+        params = raw_window(self, h_dec)
         fx, fy, gamma = (filterbank or self.filterbank)(params, t=t)
         return write_patch(self._patch(h_dec, tap), fx, fy, gamma), params
 
@@ -136,7 +148,7 @@ class AttentionWrite(keras.layers.Layer):
         """The canvas with this glimpse written, through the crop its window fits in (see
         Filterbank.cropped): for glimpses whose bound is `max_window`. Equals canvas + call(...)
         but for filter tails under 1.5e-8 of their peak."""
-        params = self.params(h_dec)
+        params = raw_window(self, h_dec)
         fx, fy, gamma, x0, y0 = self.filterbank.cropped(params, t, *self.crop)
         return add_at(canvas, write_patch(self._patch(h_dec, tap), fx, fy, gamma), y0, x0), params
 

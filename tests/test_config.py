@@ -70,6 +70,8 @@ def test_missing_sections_and_fields_take_defaults_but_fields_added_later_take_t
     assert (RunConfig().model.window_floor, RunConfig().model.gamma_range) == (0.1, 0.5)
     # Every run before the canvas loss existed scored only the last canvas, as the paper does.
     assert RunConfig.from_dict(written_by_0_5_0).model.canvas_loss == 0.0
+    # ... and moved its windows at the rate of the rest of the network.
+    assert RunConfig.from_dict(written_by_0_5_0).model.window_rate == 1.0
     # Present, they are read as written.
     assert RunConfig.from_dict(RunConfig().to_dict()) == RunConfig()
     assert RunConfig().model.window == "local"
@@ -166,6 +168,7 @@ def test_defaults_are_valid():
         ({"gamma_range": 0.0}, "gamma_range"),
         ({"gamma_range": float("nan")}, "gamma_range"),
         ({"canvas_loss": -0.5}, "canvas_loss"),
+        ({"window_rate": 0.0}, "window_rate"),
         ({"canvas_loss": float("nan")}, "canvas_loss"),
     ],
 )

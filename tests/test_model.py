@@ -342,3 +342,35 @@ def test_without_a_canvas_loss_the_loss_is_the_papers():
     assert model.canvas_weights() is None and float(drawn.along[0]) == 0.0
     losses = model.compute_losses(x, noise)
     assert float(losses["loss"]) == pytest.approx(float(losses["recon"] + losses["kl"]))
+
+
+# ---------------------------------------------------------------------------------------------
+# The window rate: the windows' raw parameters are their dense layer's output scaled by it.
+
+
+def test_a_window_rate_scales_the_raw_window_parameters_but_not_where_windows_start():
+    from drawart.model import raw_window
+
+    slow = model_for(tiny_model_config(channels=3, window_rate=0.25))
+    h_dec = tf.random.stateless_normal((2, slow.config.hidden), seed=(1, 2))
+    for head in (slow.reader, slow.writer):
+        np.testing.assert_allclose(raw_window(head, h_dec).numpy(), 0.25 * head.params(h_dec).numpy(), rtol=1e-6)
+        # The bias is scaled up to match: at h_dec = 0 the windows are those of the default rate.
+        zero = raw_window(head, tf.zeros((1, slow.config.hidden))).numpy()
+        np.testing.assert_allclose(zero, [[0.0, 0.0, 0.0, 2.0, 0.0]], atol=1e-6)
+    plain = model_for(tiny_model_config(channels=3))
+    assert raw_window(plain.writer, h_dec) is not None and plain.writer.window_rate == 1.0
+
+
+def test_adam_moves_the_windows_at_the_window_rate():
+    # One Adam step moves every weight by about the learning rate, so the raw parameters at
+    # h_dec = 0 (the bias times the rate) move about `rate` times as far as at rate 1.
+    moved = {}
+    for rate in (1.0, 0.25):
+        model = model_for(tiny_model_config(channels=1, window_rate=rate), lr=1e-2, ema=0.0)
+        image = np.random.default_rng(0).random((1, 6, 9, 1)).astype("float32")
+        x = model.rows_first(image)
+        start = model.writer.params.bias.numpy() * rate
+        model.one_step(x, tf.constant(0, tf.int64))
+        moved[rate] = np.abs(model.writer.params.bias.numpy() * rate - start).max()
+    assert moved[0.25] == pytest.approx(0.25 * moved[1.0], rel=0.05)
