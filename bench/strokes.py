@@ -59,6 +59,8 @@ CONFIGS = {
     "γ range 1": {"window_floor": 0.5, "gamma_range": 1.0},
     "limits 0.6.0": {"window_floor": 0.5, "gamma_range": 0.5},
     "floor 0.25": {"window_floor": 0.25},
+    # 0.7.0: the windows learn at the rate of the rest of the network (0.8.0: a third of it).
+    "window rate 1": {"window_rate": 1.0},
     # 0.5.0's limits, trained without the sampled z's noise (z = μ): not an option of drawart, a
     # measurement of what the noise does to the windows.
     "0.5.0 no noise": {"window_floor": 0.1, "gamma_range": 2.0, "noise": 0},

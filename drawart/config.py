@@ -32,7 +32,7 @@ class ModelConfig:
     confined: bool = True  # local: no write window can leave the image, fade to nothing or shrink to nothing (filterbank.py)
     window_floor: float = 0.1  # confined: a write window's side is at least this share of its glimpse's bound (bench/strokes.py)
     gamma_range: float = 0.5  # confined: a write's log γ stays within ±this, so it writes e^-0.5..e^0.5 of its patch
-    window_rate: float = 1.0  # attention: the windows' raw parameters move at this times the rate of the rest (model.raw_window)
+    window_rate: float = 1 / 3  # attention: the windows' raw parameters move at this times the rate of the rest (model.raw_window)
     canvas_loss: float = 0.0  # weight of the canvases' loss on the way, after the block-in (DrawModel.canvas_weights)
 
     def validate(self) -> None:
@@ -85,7 +85,8 @@ def window_schedule(glimpses: int) -> dict:
 # 0.4.0 a run drew from its weights, not from their moving average; before 0.5.0 a write window
 # could leave the image, fade or shrink to nothing; 0.5.0 confined a write to at least a tenth of
 # its bound and log γ to ±2; 0.6.0 to half its bound and ±0.5, values its config.json records;
-# before 0.8.0 only the last canvas was scored, as in the paper).
+# before 0.8.0 only the last canvas was scored, as in the paper, and the windows learnt at the
+# rate of the rest of the network).
 ABSENT = {"ModelConfig": {"window": "paper", "max_window": 1.0, "block_in": 0, "taper": 0, "confined": False,
                           "window_floor": 0.1, "gamma_range": 2.0, "canvas_loss": 0.0,
                           "window_rate": 1.0},
