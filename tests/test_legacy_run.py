@@ -4,8 +4,9 @@ that reproduces what the release did, never the new default: 0.1.0 drew with the
 0.2.0 with local windows whose bound narrowed in one step (no taper), both from the weights being
 trained; 0.4.0 tapered and drew from the moving average; none of them confined its writes to the
 image. 0.5.0 does all of that, with a write window's side at least a tenth of its bound and log γ
-within ±2; 0.6.0 with half the bound and ±0.5; 0.7.0 with a tenth of the bound and ±0.5. Later
-releases are held to each."""
+within ±2; 0.6.0 with half the bound and ±0.5; 0.7.0 with a tenth of the bound and ±0.5. Before
+0.8.0 the windows learnt at the rate of the rest of the network (0.8.0: a third of it) and only the
+last canvas was scored. Later releases are held to each."""
 
 import shutil
 from pathlib import Path
@@ -22,18 +23,25 @@ from drawart.run import RunDir
 DATA = Path(__file__).parent / "data"
 # The window fields each release's config.json lacks, as that release drew.
 LIMITS_0_5_0 = {"window_floor": 0.1, "gamma_range": 2.0}  # a confined write's, as 0.5.0 drew (unused unconfined)
+BEFORE_0_8_0 = {"window_rate": 1.0, "canvas_loss": 0.0}  # windows at the network's rate, the paper's loss
 RELEASES = {
-    "0.1.0": {"window": "paper", "max_window": 1.0, "block_in": 0, "taper": 0, "confined": False, **LIMITS_0_5_0},
-    "0.2.0": {"window": "local", "max_window": 0.3, "block_in": 2, "taper": 0, "confined": False, **LIMITS_0_5_0},
-    "0.4.0": {"window": "local", "max_window": 0.3, "block_in": 1, "taper": 1, "confined": False, **LIMITS_0_5_0},
-    "0.5.0": {"window": "local", "max_window": 0.3, "block_in": 1, "taper": 1, "confined": True, **LIMITS_0_5_0},
+    "0.1.0": {"window": "paper", "max_window": 1.0, "block_in": 0, "taper": 0, "confined": False, **LIMITS_0_5_0,
+              **BEFORE_0_8_0},
+    "0.2.0": {"window": "local", "max_window": 0.3, "block_in": 2, "taper": 0, "confined": False, **LIMITS_0_5_0,
+              **BEFORE_0_8_0},
+    "0.4.0": {"window": "local", "max_window": 0.3, "block_in": 1, "taper": 1, "confined": False, **LIMITS_0_5_0,
+              **BEFORE_0_8_0},
+    "0.5.0": {"window": "local", "max_window": 0.3, "block_in": 1, "taper": 1, "confined": True, **LIMITS_0_5_0,
+              **BEFORE_0_8_0},
     "0.6.0": {"window": "local", "max_window": 0.3, "block_in": 1, "taper": 1, "confined": True,
-              "window_floor": 0.5, "gamma_range": 0.5},
+              "window_floor": 0.5, "gamma_range": 0.5, **BEFORE_0_8_0},
     "0.7.0": {"window": "local", "max_window": 0.3, "block_in": 1, "taper": 1, "confined": True,
-              "window_floor": 0.1, "gamma_range": 0.5},
+              "window_floor": 0.1, "gamma_range": 0.5, **BEFORE_0_8_0},
+    "0.8.0": {"window": "local", "max_window": 0.3, "block_in": 1, "taper": 1, "confined": True,
+              "window_floor": 0.1, "gamma_range": 0.5, "window_rate": 1 / 3, "canvas_loss": 0.0},
 }
 # The moving average each release drew from (0: the weights themselves).
-EMA = {"0.1.0": 0.0, "0.2.0": 0.0, "0.4.0": 0.99, "0.5.0": 0.99, "0.6.0": 0.99, "0.7.0": 0.99}
+EMA = {"0.1.0": 0.0, "0.2.0": 0.0, "0.4.0": 0.99, "0.5.0": 0.99, "0.6.0": 0.99, "0.7.0": 0.99, "0.8.0": 0.99}
 # An option each release's run must refuse on resume: one that would change how it draws.
 NEW_DRAWING = {
     "0.1.0": (["--window", "local"], ["--max-window", "0.3"]),
@@ -42,6 +50,7 @@ NEW_DRAWING = {
     "0.5.0": (["--block-in", "2"], ["--ema", "0"]),
     "0.6.0": (["--max-window", "0.5"], ["--ema", "0.9"]),
     "0.7.0": (["--taper", "3"], ["--ema", "0.5"]),
+    "0.8.0": (["--block-in", "3"], ["--ema", "0.9"]),
 }
 
 

@@ -34,6 +34,9 @@ drawart 0.7.0 (commit 1738b21), whose confined write windows keep at least a ten
 (0.5.0's floor) and a log γ within ±0.5 (0.6.0's range): the same, `python record_run.py 0.7.0 run
 resumed`.
 
+drawart 0.8.0 (commit f91e42c), whose windows learn at a third of the network's rate: the same,
+`python record_run.py 0.8.0 run resumed`.
+
 chelsea-24.png is examples/chelsea.png (CC0) resized to 24×16. run-VERSION/ keeps the run's config,
 image, newest checkpoint, milestones and metrics. run-VERSION-expected.npz holds what that release
 drew from these weights (noise seed 0): every canvas, the raw window parameters, the boxes drawn on
