@@ -58,6 +58,16 @@ def tiny_model_config(**changes):
     return ModelConfig(**{**fields, **changes})
 
 
+def set_raw_window(head, raw):
+    """Make every glimpse's raw window parameters of an attention head (model.reader or
+    model.writer) the five numbers `raw`, whatever h_dec: a zero kernel and the bias that the
+    head's window rate scales to `raw`."""
+    import numpy as np
+
+    kernel, _ = head.params.get_weights()
+    head.params.set_weights([np.zeros_like(kernel), np.asarray(raw, "float32") / head.window_rate])
+
+
 @pytest.fixture
 def repo_root():
     from pathlib import Path

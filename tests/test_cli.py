@@ -349,10 +349,13 @@ def test_info_tells_how_the_newest_milestone_draws(drawn_run, tmp_path):
     line = next(line for line in result.output.splitlines() if line.startswith("drawing:"))
     # The same measures, made from the model itself rather than from the stored strokes.
     run = RunDir(drawn_run)
+    from drawart import export
+
     model, step = train.load_model(run)  # drawing by the weights' moving average, as milestones do
     image = drawn_image(run.training_data(run.read_config()))
-    progress = Progress.of(model.trace(image)["canvases"], image)
-    assert line == f"drawing:      step {step}: {progress.describe()}"
+    stored = export.drawing_progress(export.stored(run, step), image)
+    np.testing.assert_allclose(stored.psnr, Progress.of(model.trace(image)["canvases"], image).psnr, atol=1e-3)
+    assert line == f"drawing:      step {step}: {stored.describe()}"
     # A run with no strokes yet says so.
     fresh = invoke("info", fabricated_run(tmp_path / "run").path)
     assert "drawing:      not measured yet" in fresh.output

@@ -53,7 +53,8 @@ def test_missing_sections_and_fields_take_defaults_but_fields_added_later_take_t
     # Before 0.4.0 a run drew from its weights, not from their moving average.
     # Before 0.5.0 a glimpse's write could leave the image or fade to nothing; 0.5.0 confined it
     # to a tenth of its bound and log γ to ±2.
-    old = ModelConfig(window="paper", max_window=1.0, block_in=0, taper=0, confined=False, window_floor=0.1, gamma_range=2.0)
+    old = ModelConfig(window="paper", max_window=1.0, block_in=0, taper=0, confined=False, window_floor=0.1, gamma_range=2.0,
+                      window_rate=1.0, canvas_loss=0.0)
     old_train = TrainConfig(ema=0.0)
     assert RunConfig.from_dict({}) == RunConfig(model=old, train=old_train)
     partial = RunConfig.from_dict({"model": {"glimpses": 5}, "train": {"lr": 1e-3}})
@@ -63,10 +64,11 @@ def test_missing_sections_and_fields_take_defaults_but_fields_added_later_take_t
     # 0.2.0 wrote local windows but knew no taper: its bound narrowed in one step.
     written_by_0_2_0 = {"model": {"window": "local", "max_window": 0.3, "block_in": 8}}
     assert RunConfig.from_dict(written_by_0_2_0).model == replace(
-        RunConfig().model, taper=0, confined=False, window_floor=0.1, gamma_range=2.0)
+        RunConfig().model, taper=0, confined=False, window_floor=0.1, gamma_range=2.0, window_rate=1.0)
     assert RunConfig().model.confined is True
     written_by_0_5_0 = {"model": {"window": "local", "max_window": 0.3, "block_in": 8, "taper": 8, "confined": True}}
-    assert RunConfig.from_dict(written_by_0_5_0).model == replace(RunConfig().model, window_floor=0.1, gamma_range=2.0)
+    assert RunConfig.from_dict(written_by_0_5_0).model == replace(RunConfig().model, window_floor=0.1, gamma_range=2.0,
+                                                                  window_rate=1.0)
     assert (RunConfig().model.window_floor, RunConfig().model.gamma_range) == (0.1, 0.5)
     # Every run before the canvas loss existed scored only the last canvas, as the paper does.
     assert RunConfig.from_dict(written_by_0_5_0).model.canvas_loss == 0.0

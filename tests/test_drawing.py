@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from conftest import tiny_model_config
+from conftest import set_raw_window, tiny_model_config
 from drawart import drawing, render, train
 from drawart.config import ModelConfig, RenderConfig, TrainConfig, smooth_by_default
 
@@ -114,8 +114,7 @@ def test_render_size_draws_on_a_finer_grid(model, pixels):
 def test_write_box_is_drawn_where_its_parameters_put_it(model, pixels):
     # Known parameters: zero kernel, the bias alone sets the write window of every glimpse.
     raw = np.array([0.0, 0.0, math.log(0.25), math.log(0.5), 0.0], "float32")
-    kernel, _ = model.writer.params.get_weights()
-    model.writer.params.set_weights([np.zeros_like(kernel), raw])
+    set_raw_window(model.writer, raw)
     options = RenderConfig(scale=10)
     frame = drawing.reconstruction_frames(model, pixels, options)[1]
     # centre (4, 2.5), δ = 8/2·0.5 = 2, N = 3: the window spans x 1..7, y -0.5..5.5
@@ -151,8 +150,7 @@ def test_samples_are_drawn_in_step_in_a_grid(model):
 def test_samples_with_boxes_show_each_write_window(model):
     # Known parameters, as above: every write window spans x 1..7 of the 9-pixel-wide canvas.
     raw = np.array([0.0, 0.0, math.log(0.25), math.log(0.5), 0.0], "float32")
-    kernel, _ = model.writer.params.get_weights()
-    model.writer.params.set_weights([np.zeros_like(kernel), raw])
+    set_raw_window(model.writer, raw)
     frames = drawing.sample_frames(model, 2, RenderConfig(scale=10))
     assert frames.shape == (model.config.glimpses + 1, 60 + 2 * 20, 2 * 90 + 3 * 20, 3)
     row = 20 + round((2.5 + 0.5) * 10)
@@ -211,8 +209,7 @@ def test_a_set_side_by_side_puts_each_target_left_of_its_drawing(model, images):
 def test_a_set_with_boxes_shows_each_cells_write_window(model, images):
     # Known parameters: zero kernel, so every glimpse of every image writes in x 1..7, y -0.5..5.5.
     raw = np.array([0.0, 0.0, math.log(0.25), math.log(0.5), 0.0], "float32")
-    kernel, _ = model.writer.params.get_weights()
-    model.writer.params.set_weights([np.zeros_like(kernel), raw])
+    set_raw_window(model.writer, raw)
     frames = drawing.reconstruction_frames(model, images, RenderConfig(scale=10))
     assert frames.shape[-1] == 3
     row = 20 + 60 + 20 + round((2.5 + 0.5) * 10)  # second grid row
@@ -244,8 +241,7 @@ def test_boxes_follow_local_windows_through_the_block_in_and_after():
     # starting place, which a confined write passes through tanh.
     config = tiny_model_config(glimpses=4, window="local", block_in=2, taper=0, max_window=0.3)
     model = train.build_model(config, TrainConfig(jit_compile=False))
-    kernel, _ = model.writer.params.get_weights()
-    model.writer.params.set_weights([np.zeros_like(kernel), np.array([0, 0, 0, 2.0, 0], "float32")])
+    set_raw_window(model.writer, [0, 0, 0, 2.0, 0])
     floor = config.window_floor
     s = floor + (1 - floor) / (1 + math.exp(-2.0))  # a confined write's side share
     place = (2 * 0.25 - 1, 2 * (2 / 3) - 1)  # the 2nd Halton (2, 3) point, for glimpse 3
