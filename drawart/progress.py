@@ -64,5 +64,6 @@ class Progress:
 
     def describe(self) -> str:
         """One line, as `info` and `fit` print it."""
-        return (f"{self.drawing()} of {self.glimpses} glimpses draw (add >= {ADDING} dB), "
-                f"late share {self.late_share():.2f}, {self.psnr[-1]:.2f} dB")
+        late = self.late_share()
+        late = f"{late:.2f}" if math.isfinite(late) else "n/a (no better than the flat colour)"
+        return f"{self.drawing()} of {self.glimpses} glimpses draw (add >= {ADDING} dB), late share {late}, {self.psnr[-1]:.2f} dB"

@@ -33,7 +33,9 @@ def test_a_block_in_that_does_everything_has_no_late_share_and_few_drawing():
 
 
 def test_no_gain_over_flat_has_no_late_share():
-    assert math.isnan(Progress([10.0, 9.0, 9.5], flat=10.0).late_share())
+    worse = Progress([10.0, 9.0, 9.5], flat=10.0)
+    assert math.isnan(worse.late_share())
+    assert "late share n/a" in worse.describe()
 
 
 def test_progress_of_canvases_measures_each_against_the_image():
