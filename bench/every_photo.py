@@ -14,12 +14,12 @@ reconstructs the photo with the fixed noise of seed 0, as `drawart gif` draws it
 With `--sheets DIR` it also writes, per photo, a contact sheet of the last mark's reconstruction
 (the canvas after every fourth glimpse, and the photo) to DIR/PHOTO-SIZE.png, to look at.
 
-The figures of issue 24 (0.7.0 against the defaults, 256 and 64 px; about 70 and 30 minutes a
-configuration on 2 cores):
+The figures of docs/every-glimpse.md (each release from a worktree of its commit, on PYTHONPATH;
+about 70 minutes a configuration at 256 px and 25 at 64 px on an idle 2-core machine):
 
-    python bench/every_photo.py --size 256 --marks 2000 6000 --sheets outputs/sheets
-    python bench/every_photo.py --size 256 --marks 2000 6000 --set '{"canvas_loss": 0.0}'
-    python bench/every_photo.py --size 64 --marks 10000
+    python bench/every_photo.py --size 256 --marks 2000 4000 6000 --sheets outputs/sheets-256
+    python bench/every_photo.py --size 64 --marks 1000 3000
+    python bench/every_photo.py --size 256 --marks 1000 2000 --photos coins retina --set '{"window_rate": 1.0}'
 
     python bench/every_photo.py [--size 256] [--marks 6000] [--photos NAME ...] [--set JSON] [--sheets DIR]
 """
