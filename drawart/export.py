@@ -113,7 +113,9 @@ def redraw(doc: dict, scale: float = 1.0) -> np.ndarray:
         fx = axis_filters(write["x"] * width, write, n, cols, scale, max(width, height), kind)
         fy = axis_filters(write["y"] * height, write, n, rows, scale, max(width, height), kind)
         patch = np.asarray(glimpse["patch"], np.float64)  # (C, N rows along y, N along x)
-        logits = logits + np.einsum("iy,cij,jx->yxc", fy, patch, fx) / write["gamma"]
+        # Two matrix products (Fyᵀ w Fx per channel): as one three-operand einsum, numpy loops over
+        # every (y, x, i, j), 11 s for a 256-px drawing instead of a fraction of a second.
+        logits = logits + np.transpose(fy.T @ patch @ fx, (1, 2, 0)) / write["gamma"]
         canvases.append(_sigmoid(logits))
     return np.stack(canvases)
 
