@@ -48,8 +48,7 @@ def raw_window(head, h_dec):
     Adam moves every weight by about the learning rate a step, whatever its gradient's size, so
     scaling the layer's output by r moves the windows r times as fast as the rest of the network.
     """
-    params = head.params(h_dec)
-    return params if head.window_rate == 1 else params * head.window_rate
+    return head.params(h_dec) * head.window_rate
 
 
 class AttentionRead(keras.layers.Layer):
@@ -206,7 +205,7 @@ class LSTM(keras.layers.Layer):
     """An LSTM cell with one kernel over [input, h], so a step is one matmul.
 
     With a `tap` (batch, 4·units) added to the gate pre-activations, and the kernel and bias made
-    constants by the caller (see `DrawModel.final_canvas_and_kl`), the gradient with respect to the
+    constants by the caller (see `DrawModel.draw`), the gradient with respect to the
     tap is the gate gradient of this step, and the kernel's gradient can be formed for all steps at
     once (see `DrawModel.gradients`) instead of being accumulated one outer product per glimpse.
     """
@@ -336,19 +335,16 @@ class DrawModel(keras.Model):
             return cfg.glimpses
         return min(cfg.glimpses, cfg.block_in + cfg.taper)
 
-    def final_canvas_and_kl(self, x, noise, taps=None):
-        """c_T and Σ_t KL_t for images x (batch, B, C, A) and noise (T, batch, z).
-
-        With `taps` ((T, batch, outputs) tensors, one per matmul of `tapped`) also returns those
-        matmuls' inputs of every glimpse, stacked: (T, batch, inputs).
-        """
-        drawn = self.draw(x, noise, taps)
-        return (drawn.canvas, drawn.kl, drawn.inputs) if taps is not None else (drawn.canvas, drawn.kl)
+    def final_canvas_and_kl(self, x, noise):
+        """c_T and Σ_t KL_t for images x (batch, B, C, A) and noise (T, batch, z)."""
+        drawn = self.draw(x, noise)
+        return drawn.canvas, drawn.kl
 
     def draw(self, x, noise, taps=None) -> "Drawn":
         """The glimpse loop over images x (batch, B, C, A) with noise (T, batch, z): c_T, Σ_t KL_t,
-        the canvas loss along the way (see `canvas_losses`) and, with `taps`, the tapped matmuls'
-        inputs of every glimpse.
+        the canvas loss along the way (see `canvas_weights`) and, with `taps` ((T, batch, outputs)
+        tensors, one per matmul of `tapped`), those matmuls' inputs of every glimpse, stacked:
+        (T, batch, inputs).
 
         The glimpse loop is a compiled loop with `unroll` glimpses per iteration: a Python loop over
         all T glimpses makes XLA compile for minutes, while a rolled loop compiles in seconds.

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from drawart.filterbank import coverage_ripple, filter_centres, window_share
-from drawart.progress import ADDING, Progress, flat_psnr, psnr
+from drawart.progress import ADDING, Progress
 
 CHANGED = 2 / 255  # a change a viewer can see on an 8-bit frame
 
@@ -89,6 +89,6 @@ def measure(model, pixels: np.ndarray, seed: int = 0) -> Strokes:
     """Reconstruct `pixels` (H, W, C) with the noise of `seed` and measure every glimpse."""
     traced = model.trace(pixels, seed=seed)
     canvases = traced["canvases"]
-    progress = np.array([psnr(canvas, pixels) for canvas in canvases])
-    return Strokes(float(progress[-1]), *write_measures(model, traced["write"]), changed_per_glimpse(canvases), progress,
-                   flat_psnr(pixels))
+    drawn = Progress.of(canvases, pixels)
+    return Strokes(float(drawn.psnr[-1]), *write_measures(model, traced["write"]), changed_per_glimpse(canvases),
+                   drawn.psnr, drawn.flat)

@@ -659,7 +659,7 @@ def test_the_page_of_a_data_set_shows_the_held_out_bound_and_a_held_out_digit(di
 def test_the_page_of_a_data_set_draws_with_its_bound_curve_in_chromium(digits_run, tmp_path):
     from drawart import export
     from drawart.run import RunDir
-    from drawart.strokes import psnr
+    from drawart.progress import psnr
 
     strokes = export.stored(RunDir(digits_run), 300)
     report = open_page(digits_run / "index.html", f"step=300&t={len(strokes['glimpses'])}&boxes=0&px=8", tmp_path / "profile")

@@ -12,7 +12,7 @@ from PIL import Image
 
 from pagetools import needs_chromium, open_page
 from drawart.cli import cli
-from drawart.strokes import psnr
+from drawart.progress import psnr
 from test_cli import TINY
 
 

@@ -16,7 +16,7 @@ from drawart.config import ImageConfig, RunConfig, TrainConfig
 from drawart.image import load_image
 from drawart import run as rundir
 from drawart.run import RunDir, append_metrics, save_checkpoint
-from drawart.strokes import psnr
+from drawart.progress import psnr
 from test_cli import fabricated_run
 from test_export import scattered_model
 

@@ -8,6 +8,11 @@ import pytest
 from drawart.progress import Progress, flat_psnr, psnr
 
 
+def test_psnr_of_a_known_error():
+    target = np.zeros((4, 4, 1))
+    assert psnr(target + 0.1, target) == pytest.approx(20.0)
+
+
 def test_drawing_counts_glimpses_that_raise_the_psnr_enough():
     # Gains 2, 0.01, 1, 0.5, −0.3: three glimpses add at least 0.05 dB; a loss is not drawing.
     progress = Progress([10.0, 12.0, 12.01, 13.0, 13.5, 13.2], flat=10.0)

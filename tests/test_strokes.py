@@ -1,4 +1,4 @@
-"""The drawn-strokes measures: PSNR, pixels changed per glimpse, window share and ripple per glimpse."""
+"""The drawn-strokes measures: pixels changed per glimpse, window share and ripple per glimpse."""
 
 import math
 
@@ -8,11 +8,7 @@ import pytest
 from conftest import tiny_model_config
 from drawart import strokes, train
 from drawart.config import TrainConfig
-
-
-def test_psnr_of_a_known_error():
-    target = np.zeros((4, 4, 1))
-    assert strokes.psnr(target + 0.1, target) == pytest.approx(20.0)
+from drawart.progress import psnr
 
 
 def test_changed_counts_visible_changes_per_glimpse():
@@ -33,7 +29,7 @@ def test_measure_reports_every_glimpse_of_a_model():
     assert (measured.share[2:] <= 0.25**2 * 16 / 12 + 1e-6).all()
     assert (measured.ripple <= 1.05).all()
     final = model.trace(pixels)["canvases"][-1]
-    assert measured.psnr == pytest.approx(strokes.psnr(final, pixels))
+    assert measured.psnr == pytest.approx(psnr(final, pixels))
     summary = measured.summary(skip=2)
     assert summary["share"] == pytest.approx(float(np.median(measured.share[2:])))
     assert summary["ripple"] == pytest.approx(float(measured.ripple.max()))
