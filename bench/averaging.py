@@ -62,12 +62,18 @@ def main():
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--schedule", default="const")
     parser.add_argument("--ema", type=float, default=0.99)
-    parser.add_argument("--set", type=json.loads, default={}, help='ModelConfig fields, as JSON: \'{"write_gamma": true}\'')
+    parser.add_argument(
+        "--set", type=json.loads, default={}, help="ModelConfig fields, as JSON: '{\"write_gamma\": true}'"
+    )
     parser.add_argument("--seed", type=int, default=0, help="--seed of the run: initial weights and noise")
     parser.add_argument("--lr", type=float, default=None, help="Adam's rate at step 0; default: the run's")
-    parser.add_argument("--also", nargs="*", default=[],
-                        help="more averages of the same run, measured side by side: a momentum (0.998) "
-                             "or a horizon growing with the step, hF:F (momentum max(--ema, 1 - 1/(1 + F s)))")
+    parser.add_argument(
+        "--also",
+        nargs="*",
+        default=[],
+        help="more averages of the same run, measured side by side: a momentum (0.998) "
+        "or a horizon growing with the step, hF:F (momentum max(--ema, 1 - 1/(1 + F s)))",
+    )
     parser.add_argument("--marks", type=int, nargs="+", default=[1000, 2000, 3000, 4000, 6000])
     parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads; 0: all cores")
     args = parser.parse_args()
@@ -79,11 +85,12 @@ def main():
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    from strokes import photo_path
+
     from drawart import strokes, train
     from drawart.averaging import drawn_by_average, swapped_in
     from drawart.batches import TrainingData
     from drawart.run import plan_fit
-    from strokes import photo_path
 
     scale = multiplier(args.schedule)
 
@@ -103,8 +110,16 @@ def main():
     shadows = shadow_averages(args.also, args.ema, train)
     marks = sorted(args.marks)
     with tempfile.TemporaryDirectory() as tmp:
-        plan = plan_fit(photo_path(args.photo), Path(tmp) / "run", size=args.size, model=args.set, train={"ema": args.ema, "seed": args.seed, **({"lr": args.lr} if args.lr else {})})
-        config = replace(plan.config, train=replace(plan.config.train, steps=marks[-1], gif_every=0, checkpoint_every=10**6))
+        plan = plan_fit(
+            photo_path(args.photo),
+            Path(tmp) / "run",
+            size=args.size,
+            model=args.set,
+            train={"ema": args.ema, "seed": args.seed, **({"lr": args.lr} if args.lr else {})},
+        )
+        config = replace(
+            plan.config, train=replace(plan.config.train, steps=marks[-1], gif_every=0, checkpoint_every=10**6)
+        )
         cells, started = [], time.monotonic()
 
         class AtMarks(keras.callbacks.Callback):
@@ -123,7 +138,10 @@ def main():
         train.fit(plan.run, TrainingData.picture(plan.pixels), config, echo=lambda _: None, extra_callbacks=[AtMarks()])
     lr = config.train.lr
     also = "".join(f"/{a}" for a in args.also)
-    print(f"{args.photo} {args.size} px{' ' + json.dumps(args.set) if args.set else ''}, seed {args.seed}, lr {lr:g}, schedule {args.schedule}, ema {args.ema:g}; PSNR weights/drawing{also} at steps {' '.join(map(str, marks))}")
+    print(
+        f"{args.photo} {args.size} px{' ' + json.dumps(args.set) if args.set else ''}, seed {args.seed}, lr {lr:g}, "
+        f"schedule {args.schedule}, ema {args.ema:g}; PSNR weights/drawing{also} at steps {' '.join(map(str, marks))}"
+    )
     print("  " + "  ".join(cells) + f"   ({time.monotonic() - started:.0f} s)")
 
 
@@ -147,8 +165,9 @@ def shadow_averages(specs, floor, train):
     class Shadowing(base):
         def build(self, var_list):
             super().build(var_list)
-            self.shadows = [[self.add_variable_from_reference(v, name=f"shadow{k}") for v in var_list]
-                            for k in range(len(momenta))]
+            self.shadows = [
+                [self.add_variable_from_reference(v, name=f"shadow{k}") for v in var_list] for k in range(len(momenta))
+            ]
 
         def _update_model_variables_moving_average(self, trainable_variables):
             super()._update_model_variables_moving_average(trainable_variables)

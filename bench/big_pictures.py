@@ -45,9 +45,13 @@ def child(photo: str, size: int, minutes: list[float], changes: dict) -> None:
     tmp = tempfile.TemporaryDirectory()
     # The config `drawart fit PHOTO --size S` would make, size-aware defaults included.
     model_fields = set(ModelConfig.__dataclass_fields__)
-    plan = plan_fit(photo_path(photo), Path(tmp.name) / "run", size=size,
-                    model={k: v for k, v in changes.items() if k in model_fields},
-                    train={k: v for k, v in changes.items() if k not in model_fields})
+    plan = plan_fit(
+        photo_path(photo),
+        Path(tmp.name) / "run",
+        size=size,
+        model={k: v for k, v in changes.items() if k in model_fields},
+        train={k: v for k, v in changes.items() if k not in model_fields},
+    )
     pixels, run = plan.pixels, plan.run
     config = replace(plan.config, train=replace(plan.config.train, steps=10**7, gif_every=0, checkpoint_every=10**6))
     marks = sorted(60 * m for m in minutes)
@@ -74,7 +78,9 @@ def child(photo: str, size: int, minutes: list[float], changes: dict) -> None:
 
 
 def run_job(photo: str, size: int, minutes: list[float], changes: dict) -> list[dict]:
-    return child_rows(__file__, [photo, size, "--minutes", *minutes, "--set", json.dumps(changes)], f"{photo} at {size} px")
+    return child_rows(
+        __file__, [photo, size, "--minutes", *minutes, "--set", json.dumps(changes)], f"{photo} at {size} px"
+    )
 
 
 def main():
@@ -82,17 +88,28 @@ def main():
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
     parser.add_argument("--minutes", type=float, nargs="+", default=[2, 4, 8, 16])
     parser.add_argument("--photos", nargs="+", default=list(PHOTOS))
-    parser.add_argument("--set", type=json.loads, default={},
-                        help='options other than the defaults, as JSON: \'{"write_n": 32}\' (ModelConfig or TrainConfig fields)')
+    parser.add_argument(
+        "--set",
+        type=json.loads,
+        default={},
+        help="options other than the defaults, as JSON: '{\"write_n\": 32}' (ModelConfig or TrainConfig fields)",
+    )
     parser.add_argument("--child", nargs=2, metavar=("PHOTO", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child[0], int(args.child[1]), args.minutes, args.set)
         return
     check_photos(parser, args.photos)
-    print(f"{'defaults but --size' + (f' and {json.dumps(args.set)}' if args.set else '')}; {os.cpu_count()} cores; PSNR (dB) of the reconstruction with fixed noise "
-          f"after so many minutes of training (step reached); share and ripple at the last mark")
-    print(f"{'photo':10s}{'size':>6s}" + "".join(f"{f'@{m:g} min':>16s}" for m in args.minutes) + f"{'share':>8s}{'ripple':>8s}")
+    print(
+        f"{'defaults but --size' + (f' and {json.dumps(args.set)}' if args.set else '')}; {os.cpu_count()} cores; "
+        "PSNR (dB) of the reconstruction with fixed noise "
+        f"after so many minutes of training (step reached); share and ripple at the last mark"
+    )
+    print(
+        f"{'photo':10s}{'size':>6s}"
+        + "".join(f"{f'@{m:g} min':>16s}" for m in args.minutes)
+        + f"{'share':>8s}{'ripple':>8s}"
+    )
     for size in args.sizes:
         for photo in args.photos:
             rows = run_job(photo, size, args.minutes, args.set)

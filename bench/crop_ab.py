@@ -57,11 +57,28 @@ def main():
     if args.child:
         print(json.dumps(child(args.photo, args.size, args.steps, args.child == "cropped")))
         return
-    print(f"{args.photo} at {args.size} px, defaults, {os.cpu_count()} cores: PSNR (dB) every 1000 steps, "
-          f"seconds of training (compiling included, measuring not)")
+    print(
+        f"{args.photo} at {args.size} px, defaults, {os.cpu_count()} cores: PSNR (dB) every 1000 steps, "
+        f"seconds of training (compiling included, measuring not)"
+    )
     for side in ("cropped", "whole"):
-        out = subprocess.run([sys.executable, __file__, "--child", side, "--photo", args.photo, "--size",
-                              str(args.size), "--steps", str(args.steps)], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                side,
+                "--photo",
+                args.photo,
+                "--size",
+                str(args.size),
+                "--steps",
+                str(args.steps),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         row = json.loads(out.stdout.strip().splitlines()[-1])
         print(f"{side:8s}" + "".join(f"{p:8.2f}" for p in row["psnr"]) + f"{row['seconds']:8.0f} s", flush=True)
 

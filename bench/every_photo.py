@@ -68,12 +68,17 @@ def child(photo: Path, size: int, marks: list[int], changes: dict, sheets: str |
 
     tmp = tempfile.TemporaryDirectory()
     model_fields = set(ModelConfig.__dataclass_fields__)
-    plan = plan_fit(photo, Path(tmp.name) / "run", size=size,
-                    model={k: v for k, v in changes.items() if k in model_fields},
-                    train={k: v for k, v in changes.items() if k not in model_fields})
+    plan = plan_fit(
+        photo,
+        Path(tmp.name) / "run",
+        size=size,
+        model={k: v for k, v in changes.items() if k in model_fields},
+        train={k: v for k, v in changes.items() if k not in model_fields},
+    )
     pixels, run = plan.pixels, plan.run
-    config = replace(plan.config, train=replace(plan.config.train, steps=max(marks), gif_every=0,
-                                                checkpoint_every=max(marks)))
+    config = replace(
+        plan.config, train=replace(plan.config.train, steps=max(marks), gif_every=0, checkpoint_every=max(marks))
+    )
 
     class AtMarks(keras.callbacks.Callback):
         clock = None  # (time, step) at the end of the first call, once compiled
@@ -90,10 +95,21 @@ def child(photo: Path, size: int, marks: list[int], changes: dict, sheets: str |
             with drawn_by_average(self.model):
                 traced = self.model.trace(pixels, seed=0)
                 measured = strokes.measure(self.model, pixels)
-            print(json.dumps({"step": step, "psnr": measured.psnr, "drawing": measured.drawn.drawing(),
-                              "late": measured.drawn.late_share(), "changed": float(np.median(measured.changed)),
-                              "flat": measured.flat, "ms": ms,
-                              "progress": [round(float(p), 3) for p in measured.progress]}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "step": step,
+                        "psnr": measured.psnr,
+                        "drawing": measured.drawn.drawing(),
+                        "late": measured.drawn.late_share(),
+                        "changed": float(np.median(measured.changed)),
+                        "flat": measured.flat,
+                        "ms": ms,
+                        "progress": [round(float(p), 3) for p in measured.progress],
+                    }
+                ),
+                flush=True,
+            )
             if sheets and step == max(marks):
                 canvases = traced["canvases"]
                 shown = [*canvases[:: max(1, (len(canvases) - 1) // 8)], pixels]
@@ -110,18 +126,27 @@ def child(photo: Path, size: int, marks: list[int], changes: dict, sheets: str |
 
 def run_photo(photo: Path, args) -> list[dict]:
     sheets = ["--sheets", args.sheets] if args.sheets else []
-    return child_rows(__file__, [photo, "--size", args.size, "--marks", *args.marks, "--set", json.dumps(args.set), *sheets],
-                      photo.name)
+    return child_rows(
+        __file__,
+        [photo, "--size", args.size, "--marks", *args.marks, "--set", json.dumps(args.set), *sheets],
+        photo.name,
+    )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=256, help="longest side in pixels, as drawart fit --size")
-    parser.add_argument("--marks", type=int, nargs="+", default=[6000], help="steps at which to measure; trains to the last")
+    parser.add_argument(
+        "--marks", type=int, nargs="+", default=[6000], help="steps at which to measure; trains to the last"
+    )
     parser.add_argument("--steps", type=int, help="one mark at this step (same as --marks STEPS)")
     parser.add_argument("--photos", nargs="+", help="names in ../shared/data or paths to image files (default: all)")
-    parser.add_argument("--set", type=json.loads, default={},
-                        help='options other than the defaults, as JSON: \'{"canvas_loss": 0.0}\' (ModelConfig or TrainConfig fields)')
+    parser.add_argument(
+        "--set",
+        type=json.loads,
+        default={},
+        help="options other than the defaults, as JSON: '{\"canvas_loss\": 0.0}' (ModelConfig or TrainConfig fields)",
+    )
     parser.add_argument("--sheets", help="folder for a contact sheet per photo at the last mark")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -134,17 +159,24 @@ def main():
     names = args.photos or every_photo()
     missing = [name for name in names if find_photo(name) is None]
     if not names or missing:
-        parser.error(f"no photo {', '.join(missing) or 'in ' + str(DATA)}: give names in ../shared/data or paths to image files")
-    print(f"--size {args.size}, defaults but {json.dumps(args.set)}; {os.cpu_count()} cores; reconstruction with the "
-          f"noise of seed 0: PSNR (dB), glimpses drawing (≥ 0.05 dB), late share, median share of pixels changed "
-          f"per glimpse, ms per training step")
+        parser.error(
+            f"no photo {', '.join(missing) or 'in ' + str(DATA)}: give names in ../shared/data or paths to image files"
+        )
+    print(
+        f"--size {args.size}, defaults but {json.dumps(args.set)}; {os.cpu_count()} cores; reconstruction with the "
+        f"noise of seed 0: PSNR (dB), glimpses drawing (≥ 0.05 dB), late share, median share of pixels changed "
+        f"per glimpse, ms per training step"
+    )
     print(f"{'photo':10s}{'step':>7s}{'PSNR':>8s}{'flat':>7s}{'drawing':>9s}{'late':>7s}{'changed':>9s}{'ms/step':>9s}")
     started = time.monotonic()
     for name in names:
         photo = find_photo(name)
         for row in run_photo(photo, args):
-            print(f"{photo.stem:10s}{row['step']:7d}{row['psnr']:8.2f}{row['flat']:7.2f}{row['drawing']:6d}/{len(row['progress']) - 1:<2d}"
-                  f"{row['late']:7.2f}{row['changed']:9.2f}{row['ms']:9.1f}", flush=True)
+            print(
+                f"{photo.stem:10s}{row['step']:7d}{row['psnr']:8.2f}{row['flat']:7.2f}{row['drawing']:6d}/{len(row['progress']) - 1:<2d}"
+                f"{row['late']:7.2f}{row['changed']:9.2f}{row['ms']:9.1f}",
+                flush=True,
+            )
             print("  progress " + " ".join(f"{p:.2f}" for p in row["progress"]), file=sys.stderr, flush=True)
     print(f"{len(names)} photos in {(time.monotonic() - started) / 60:.1f} min")
 

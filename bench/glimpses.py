@@ -46,12 +46,16 @@ def main():
 
     def report(step) -> str:
         measured = strokes.measure(model, pixels)
-        lines = [f"step {step:7d}  {measured.psnr:6.2f} dB  glimpses changing it {measured.adding():2d}/{cfg.glimpses}  "
-                 f"median local log γ {float(np.median(measured.log_gamma[local_from:])):6.2f}",
-                 "    after each glimpse: " + " ".join(f"{p:.1f}" for p in measured.progress[1:])]
+        lines = [
+            f"step {step:7d}  {measured.psnr:6.2f} dB  glimpses changing it {measured.adding():2d}/{cfg.glimpses}  "
+            f"median local log γ {float(np.median(measured.log_gamma[local_from:])):6.2f}",
+            "    after each glimpse: " + " ".join(f"{p:.1f}" for p in measured.progress[1:]),
+        ]
         if cfg.window == "local":
-            lines += ["    write window side:  " + " ".join(f"{s:.2f}" for s in measured.side),
-                      "    write log γ:        " + " ".join(f"{g:.1f}" for g in measured.log_gamma)]
+            lines += [
+                "    write window side:  " + " ".join(f"{s:.2f}" for s in measured.side),
+                "    write log γ:        " + " ".join(f"{g:.1f}" for g in measured.log_gamma),
+            ]
         traced, t = model.trace(pixels), np.arange(cfg.glimpses)[:, None]
         for head, layer in (("write", model.writer), ("read", model.reader)):
             window = layer.filterbank.window(traced[head], t)

@@ -60,8 +60,20 @@ class Report:
 
 def fit_command(image, out, steps: int, every: int, xla: bool, steps_per_call: int, model_args) -> list[str]:
     return [
-        sys.executable, "-m", "drawart.cli", "fit", str(image), "--out", str(out), *model_args,
-        "--steps", str(steps), "--checkpoint-every", str(every), "--steps-per-call", str(steps_per_call),
+        sys.executable,
+        "-m",
+        "drawart.cli",
+        "fit",
+        str(image),
+        "--out",
+        str(out),
+        *model_args,
+        "--steps",
+        str(steps),
+        "--checkpoint-every",
+        str(every),
+        "--steps-per-call",
+        str(steps_per_call),
         "--xla" if xla else "--no-xla",
     ]
 
@@ -85,7 +97,7 @@ def metrics_steps(run: Path) -> list[int]:
 def resume_step(run: Path) -> int:
     """The step a restart will resume from, after checking that no checkpoint is damaged."""
     found = list_checkpoints(run / "checkpoints")
-    for step, path in found:
+    for _, path in found:
         assert checkpoint_problem(path) is None, f"{path}: {checkpoint_problem(path)}"
     return found[-1][0] if found else 0
 
@@ -109,9 +121,22 @@ def check_after_kill(run: Path, every: int, before: int) -> int:
     return resume
 
 
-def kill_anywhere(image, out: Path, steps: int, every: int, kills: int, rng: random.Random, xla=False,
-                  steps_per_call=1, model_args=TINY, window=1.5, start_up_share=0.2, sigint_share=0.2,
-                  compare=True, log=print) -> Report:
+def kill_anywhere(
+    image,
+    out: Path,
+    steps: int,
+    every: int,
+    kills: int,
+    rng: random.Random,
+    xla=False,
+    steps_per_call=1,
+    model_args=TINY,
+    window=1.5,
+    start_up_share=0.2,
+    sigint_share=0.2,
+    compare=True,
+    log=print,
+) -> Report:
     """Run `drawart fit` into `out`, killing it `kills` times; asserts every check, returns the figures."""
     started = time.monotonic()
     report, env, resume = Report(), environment(), 0
@@ -173,9 +198,7 @@ def same_weights(a: Path, b: Path, step: int) -> bool:
 
     readers = [tf.train.load_checkpoint(str(run / "checkpoints" / f"step-{step:07d}" / "ckpt")) for run in (a, b)]
     names = [n for n in readers[0].get_variable_to_shape_map() if "seconds" not in n and "OBJECT_GRAPH" not in n]
-    return len(names) > 0 and all(
-        np.array_equal(readers[0].get_tensor(n), readers[1].get_tensor(n)) for n in names
-    )
+    return len(names) > 0 and all(np.array_equal(readers[0].get_tensor(n), readers[1].get_tensor(n)) for n in names)
 
 
 def main():
@@ -191,11 +214,20 @@ def main():
     model_args = ["--size", "16", "--glimpses", "4", "--hidden", "16", "--z", "4", "--read-n", "3", "--write-n", "4"]
     with tempfile.TemporaryDirectory() as tmp:
         report = kill_anywhere(
-            args.image, Path(tmp) / "run", args.steps, args.checkpoint_every, args.kills,
-            random.Random(args.seed), xla=args.xla, steps_per_call=args.steps_per_call, model_args=model_args,
+            args.image,
+            Path(tmp) / "run",
+            args.steps,
+            args.checkpoint_every,
+            args.kills,
+            random.Random(args.seed),
+            xla=args.xla,
+            steps_per_call=args.steps_per_call,
+            model_args=model_args,
         )
-    print(f"kill_anywhere: {args.steps} steps, checkpoint every {args.checkpoint_every}, "
-          f"{args.steps_per_call} step(s) per call, {'XLA' if args.xla else 'no XLA'}")
+    print(
+        f"kill_anywhere: {args.steps} steps, checkpoint every {args.checkpoint_every}, "
+        f"{args.steps_per_call} step(s) per call, {'XLA' if args.xla else 'no XLA'}"
+    )
     for line in report.lines(args.steps, args.checkpoint_every):
         print(line)
 

@@ -59,7 +59,10 @@ def blur(x: np.ndarray, width: int = 8) -> np.ndarray:
             pad = [(0, 0)] * x.ndim
             pad[axis] = (width // 2 + 1, width // 2)
             c = np.cumsum(np.pad(x, pad, mode="edge"), axis=axis, dtype=np.float64)
-            x = (np.take(c, range(width, c.shape[axis]), axis=axis) - np.take(c, range(0, c.shape[axis] - width), axis=axis)) / width
+            x = (
+                np.take(c, range(width, c.shape[axis]), axis=axis)
+                - np.take(c, range(0, c.shape[axis] - width), axis=axis)
+            ) / width
     return x
 
 
@@ -80,8 +83,12 @@ def measures(decoded: np.ndarray, canvases: np.ndarray, frames: np.ndarray) -> d
     still = (frames[1:] == frames[:-1]).all(axis=-1)
     moved = (decoded[1:] != decoded[:-1]).any(axis=-1)
     return {
-        "mean": error.mean(), "max": error.max(), "block": block, "band": np.concatenate(band).mean(),
-        "smooth": np.mean(smooth_share), "shimmer": (still & moved).sum() / max(still.sum(), 1),
+        "mean": error.mean(),
+        "max": error.max(),
+        "block": block,
+        "band": np.concatenate(band).mean(),
+        "smooth": np.mean(smooth_share),
+        "shimmer": (still & moved).sum() / max(still.sum(), 1),
     }
 
 
@@ -112,7 +119,9 @@ def shared_palette(frames, dither):
     palette = render.gif_palette(frames, render.animation_colours(frames))
     image = Image.new("P", (1, 1))
     image.putpalette(palette.tobytes())
-    return np.stack([np.asarray(Image.fromarray(f).quantize(palette=image, dither=dither).convert("RGB")) for f in frames])
+    return np.stack(
+        [np.asarray(Image.fromarray(f).quantize(palette=image, dither=dither).convert("RGB")) for f in frames]
+    )
 
 
 def shared_palette_exact_nearest(frames):
@@ -125,7 +134,9 @@ def shared_palette_exact_nearest(frames):
 
 def smoothest_patch(canvas: np.ndarray, side: int = 64) -> tuple[int, int]:
     """(row, column) of the side×side patch of (H, W, C) whose summed gradient is least."""
-    gradient = np.abs(np.diff(canvas, axis=0, append=canvas[-1:])).sum(-1) + np.abs(np.diff(canvas, axis=1, append=canvas[:, -1:])).sum(-1)
+    gradient = np.abs(np.diff(canvas, axis=0, append=canvas[-1:])).sum(-1) + np.abs(
+        np.diff(canvas, axis=1, append=canvas[:, -1:])
+    ).sum(-1)
     c = np.pad(gradient, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
     sums = c[side:, side:] - c[:-side, side:] - c[side:, :-side] + c[:-side, :-side]
     return np.unravel_index(sums.argmin(), sums.shape)
@@ -141,8 +152,10 @@ def main():
     canvases = canvases_of(args.run, args.render_size, args.scale)
     frames = render.to_uint8(canvases)
     durations = render.frame_durations(len(frames))
-    print(f"{args.run.name}: {len(frames)} frames of {frames.shape[2]}×{frames.shape[1]}, "
-          f"{len(render.animation_colours(frames))} colours")
+    print(
+        f"{args.run.name}: {len(frames)} frames of {frames.shape[2]}×{frames.shape[1]}, "
+        f"{len(render.animation_colours(frames))} colours"
+    )
     candidates = {
         "uint8 frames themselves": lambda: (frames, None),
         "GIF, per-frame median cut (0.1.0)": lambda: (per_frame_median_cut(frames), None),
@@ -163,7 +176,9 @@ def main():
         decoded = decode(data, durations) if data else made[0]
         m = measures(decoded, canvases, frames)
         size = f"{len(data) / 1024:7.0f}" if data else f"{'-':>7}"
-        print(f"{name:36} {m['mean']:6.2f} {m['max']:6.1f} {m['block']:6.2f} {m['band']:6.3f} {100 * m['shimmer']:7.2f}% {size} {seconds:6.1f}")
+        print(
+            f"{name:36} {m['mean']:6.2f} {m['max']:6.1f} {m['block']:6.2f} {m['band']:6.3f} {100 * m['shimmer']:7.2f}% {size} {seconds:6.1f}"
+        )
         looked[name] = decoded[-1]
     print(f"(band over the {100 * m['smooth']:.0f}% of pixels that are smooth)")
     if args.crops:
@@ -172,8 +187,12 @@ def main():
         patches = [render.upscale(f[y : y + 64, x : x + 64], 4) for f in shown]
         gap = np.full((256, 8, 3), 255, np.uint8)
         args.crops.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(np.concatenate([patches[0], gap, patches[1], gap, patches[2]], axis=1)).save(args.crops / "crop.png")
-        print(f"wrote {args.crops / 'crop.png'}: uint8 canvas | 0.1.0 GIF | drawart GIF, the patch at row {y}, column {x}")
+        Image.fromarray(np.concatenate([patches[0], gap, patches[1], gap, patches[2]], axis=1)).save(
+            args.crops / "crop.png"
+        )
+        print(
+            f"wrote {args.crops / 'crop.png'}: uint8 canvas | 0.1.0 GIF | drawart GIF, the patch at row {y}, column {x}"
+        )
 
 
 if __name__ == "__main__":

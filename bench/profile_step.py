@@ -32,8 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = ROOT / "examples" / "chelsea.png"
 # row: (longest side, gray, write grid); rgb256fit is what `drawart fit PHOTO --size 256` builds.
-ROWS = {"gray64": (64, True, 20), "rgb64": (64, False, 20), "rgb256": (256, False, 20),
-        "rgb256fit": (256, False, 44)}
+ROWS = {"gray64": (64, True, 20), "rgb64": (64, False, 20), "rgb256": (256, False, 20), "rgb256fit": (256, False, 44)}
 VARIANTS = ("full", "noread", "nowrite", "noimage", "uncropped")
 
 
@@ -60,16 +59,22 @@ def child(row: str, variant: str, seconds: float) -> dict:
     pixels = load_image(IMAGE, size=size, gray=gray).pixels
     height, width, channels = pixels.shape
     if variant in ("noread", "noimage"):
+
         def read(self, x, drawn, h_dec, t=0):
             return ops.zeros((ops.shape(x)[0], self.output_size)) + 0 * ops.sum(h_dec), self.params(h_dec)
+
         draw_model.AttentionRead.call = read
     if variant in ("nowrite", "noimage"):
+
         def write(self, h_dec, t=0, filterbank=None, tap=None):
             patch = self.patch(h_dec) if tap is None else self.patch(h_dec) + tap
             stroke = ops.zeros((ops.shape(h_dec)[0], height, channels, width)) + ops.mean(patch)
             return stroke, self.params(h_dec)
+
         draw_model.AttentionWrite.call = write
-    model = train.build_model(ModelConfig(height=height, width=width, channels=channels, write_n=write_n), TrainConfig())
+    model = train.build_model(
+        ModelConfig(height=height, width=width, channels=channels, write_n=write_n), TrainConfig()
+    )
     # The write stand-ins replace the whole-image write, so those variants use it everywhere.
     model.crop_writes = variant not in ("uncropped", "nowrite", "noimage")
     model.make_train_function()
@@ -86,7 +91,10 @@ def child(row: str, variant: str, seconds: float) -> dict:
 def measure(row: str, variant: str, seconds: float) -> float:
     out = subprocess.run(
         [sys.executable, __file__, "--child", row, variant, "--seconds", str(seconds)],
-        capture_output=True, text=True, check=True, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])["cpu_ms"]
 
@@ -100,8 +108,10 @@ def main():
     if args.child:
         print(json.dumps(child(*args.child, args.seconds)))
         return
-    print("CPU ms per training step, one thread (read = full - noread, write = full - nowrite, rest = noimage, "
-          "crop = uncropped - full)")
+    print(
+        "CPU ms per training step, one thread (read = full - noread, write = full - nowrite, rest = noimage, "
+        "crop = uncropped - full)"
+    )
     print(f"{'row':9s} {'full':>7s} {'read':>7s} {'write':>7s} {'rest':>7s} {'crop':>7s}")
     for row in args.rows:
         ms = {variant: measure(row, variant, args.seconds) for variant in VARIANTS}

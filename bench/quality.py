@@ -93,8 +93,10 @@ def main():
     args = parser.parse_args()
     pixels = load_image(args.image, size=args.size).pixels
     marks = [args.seconds * f for f in (0.25, 0.5, 0.75, 1.0)]
-    print(f"{Path(args.image).name} at {pixels.shape[1]}x{pixels.shape[0]}, {args.seconds:.0f} s each "
-          f"(seconds include compilation); PSNR in dB, mean of the last 5 logged steps")
+    print(
+        f"{Path(args.image).name} at {pixels.shape[1]}x{pixels.shape[0]}, {args.seconds:.0f} s each "
+        f"(seconds include compilation); PSNR in dB, mean of the last 5 logged steps"
+    )
     print(f"{'configuration':18s}" + "".join(f"{f'@{m:.0f}s':>16s}" for m in marks))
     for name, changes in SWEEP.items():
         if args.only and name not in args.only:

@@ -43,8 +43,9 @@ print(json.dumps({"code": code, "seconds": seconds, "peak_mib": peak}))
 
 def measure(args: list[str], run: Path) -> dict:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    out = subprocess.run([sys.executable, "-c", MEASURE, json.dumps(args), str(run)], capture_output=True,
-                         text=True, env=env, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", MEASURE, json.dumps(args), str(run)], capture_output=True, text=True, env=env, cwd=ROOT
+    )
     if out.returncode != 0:
         sys.exit(f"measurement failed: {out.stderr.strip().splitlines()[-1:]}")
     result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -61,18 +62,44 @@ def main():
     parser.add_argument("--formats", nargs="+", default=["gif"])
     args = parser.parse_args()
     if not (args.run / "milestones").is_dir():
-        fit = [sys.executable, "-m", "drawart.cli", "fit", str(ROOT / "examples" / "chelsea.png"), "--out", str(args.run),
-               "--size", "256", "--steps", str(args.steps), "--gif-every", str(args.steps), "-q"]
+        fit = [
+            sys.executable,
+            "-m",
+            "drawart.cli",
+            "fit",
+            str(ROOT / "examples" / "chelsea.png"),
+            "--out",
+            str(args.run),
+            "--size",
+            "256",
+            "--steps",
+            str(args.steps),
+            "--gif-every",
+            str(args.steps),
+            "-q",
+        ]
         subprocess.run(fit, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     step = max(int(p.name.split("-")[1]) for p in (args.run / "milestones").glob("step-*"))
     floor = measure(["floor"], args.run)
     print(f"floor (TensorFlow + the model, no render): peak {floor['peak_mib']:6.0f} MiB  {floor['seconds']:5.1f} s")
     for fmt in args.formats:
-        command = ["gif", str(args.run), "--every", str(step), "--render-size", str(args.render_size), "--format", fmt, "--force"]
+        command = [
+            "gif",
+            str(args.run),
+            "--every",
+            str(step),
+            "--render-size",
+            str(args.render_size),
+            "--format",
+            fmt,
+            "--force",
+        ]
         result = measure(command, args.run)
         made = max((args.run / "gifs").glob("*"), key=os.path.getmtime)  # the file just written
-        print(f"drawart {' '.join(command[:1] + command[2:])}: peak {result['peak_mib']:6.0f} MiB  "
-              f"{result['seconds']:5.1f} s  {made.stat().st_size / 2**20:.2f} MiB ({made.name})")
+        print(
+            f"drawart {' '.join(command[:1] + command[2:])}: peak {result['peak_mib']:6.0f} MiB  "
+            f"{result['seconds']:5.1f} s  {made.stat().st_size / 2**20:.2f} MiB ({made.name})"
+        )
 
 
 if __name__ == "__main__":

@@ -29,9 +29,13 @@ def build(photo: str, size: int, changes: dict):
 
     fields = set(ModelConfig.__dataclass_fields__)
     with tempfile.TemporaryDirectory() as tmp:
-        plan = plan_fit(photo_path(photo), Path(tmp) / "run", size=size,
-                        model={k: v for k, v in changes.items() if k in fields},
-                        train={k: v for k, v in changes.items() if k not in fields})
+        plan = plan_fit(
+            photo_path(photo),
+            Path(tmp) / "run",
+            size=size,
+            model={k: v for k, v in changes.items() if k in fields},
+            train={k: v for k, v in changes.items() if k not in fields},
+        )
     model = train.build_model(plan.config.model, plan.config.train)
     return model, plan.pixels
 
@@ -56,7 +60,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photo", default="chelsea")
     parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--a", type=json.loads, default={"window_rate": 1.0}, help="configuration A, as JSON changes to the defaults")
+    parser.add_argument(
+        "--a", type=json.loads, default={"window_rate": 1.0}, help="configuration A, as JSON changes to the defaults"
+    )
     parser.add_argument("--b", type=json.loads, default={}, help="configuration B")
     parser.add_argument("--steps", type=int, default=20, help="optimiser steps per timed call")
     parser.add_argument("--rounds", type=int, default=15)

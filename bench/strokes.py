@@ -85,7 +85,9 @@ def check_photos(parser, photos) -> None:
     """Refuse, before any training, a photo that is not found (not after an hour of the others)."""
     missing = [name for name in photos if not photo_path(name).is_file()]
     if missing:
-        parser.error(f"no photo {', '.join(missing)}: give names in examples/ or ../shared/data/, or paths to image files")
+        parser.error(
+            f"no photo {', '.join(missing)}: give names in examples/ or ../shared/data/, or paths to image files"
+        )
 
 
 def child(photo: str, changes: dict, steps: int, marks: list[int], threads: int, size: int = 64) -> None:
@@ -109,15 +111,21 @@ def child(photo: str, changes: dict, steps: int, marks: list[int], threads: int,
     pixels = load_image(photo_path(photo), size=size).pixels
     height, width, channels = pixels.shape
     model_fields = set(ModelConfig.__dataclass_fields__)
-    model = replace(ModelConfig(height=height, width=width, channels=channels, write_n=write_n_for(max(height, width))),
-                    **{k: v for k, v in changes.items() if k in model_fields})
-    training = replace(TrainConfig(steps=steps, gif_every=0, checkpoint_every=steps),
-                       **{k: v for k, v in changes.items() if k not in model_fields})
+    model = replace(
+        ModelConfig(height=height, width=width, channels=channels, write_n=write_n_for(max(height, width))),
+        **{k: v for k, v in changes.items() if k in model_fields},
+    )
+    training = replace(
+        TrainConfig(steps=steps, gif_every=0, checkpoint_every=steps),
+        **{k: v for k, v in changes.items() if k not in model_fields},
+    )
     config = RunConfig(model=model, train=training)
     if noiseless:  # trained and measured with z = μ
         with_noise = DrawModel.noise
         DrawModel.noise = lambda self, batch, step: 0.0 * with_noise(self, batch, step)
-        DrawModel._fixed_noise = lambda self, count, seed, shared=False: np.zeros((model.glimpses, count, model.z), "float32")
+        DrawModel._fixed_noise = lambda self, count, seed, shared=False: np.zeros(
+            (model.glimpses, count, model.z), "float32"
+        )
 
     class AtMarks(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
@@ -126,9 +134,12 @@ def child(photo: str, changes: dict, steps: int, marks: list[int], threads: int,
                 with drawn_by_average(self.model):
                     measured = strokes.measure(self.model, pixels)
                 local = slice(model.block_in + model.taper, None)
-                figures = {**measured.summary(), "adding": measured.adding(),
-                           "side": float(np.median(measured.side[local])),
-                           "log_gamma": float(np.median(measured.log_gamma[local]))}
+                figures = {
+                    **measured.summary(),
+                    "adding": measured.adding(),
+                    "side": float(np.median(measured.side[local])),
+                    "log_gamma": float(np.median(measured.log_gamma[local])),
+                }
                 print(json.dumps({"step": step, **figures}), flush=True)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -148,9 +159,22 @@ def child_rows(script: str, arguments: list, what: str) -> list[dict]:
 
 def run_job(photo: str, name: str, args) -> tuple[str, str, list[dict], float]:
     started = time.monotonic()
-    rows = child_rows(__file__, [photo, json.dumps({**CONFIGS[name], "seed": args.seed}), "--steps", args.steps,
-                                 "--threads", max(1, (os.cpu_count() or 1) // args.jobs), "--size", args.size,
-                                 "--marks", *args.marks], f"{photo} / {name}")
+    rows = child_rows(
+        __file__,
+        [
+            photo,
+            json.dumps({**CONFIGS[name], "seed": args.seed}),
+            "--steps",
+            args.steps,
+            "--threads",
+            max(1, (os.cpu_count() or 1) // args.jobs),
+            "--size",
+            args.size,
+            "--marks",
+            *args.marks,
+        ],
+        f"{photo} / {name}",
+    )
     return photo, name, rows, time.monotonic() - started
 
 
@@ -175,26 +199,42 @@ def main():
     if args.only:
         jobs = [(photo, name) for photo in args.photos for name in CONFIGS if name in args.only]
     else:
-        jobs = [(photo, name) for photo in args.photos for name in CONFIGS if name in MAIN or (name in BOUNDS and photo == args.photos[0])]
+        jobs = [
+            (photo, name)
+            for photo in args.photos
+            for name in CONFIGS
+            if name in MAIN or (name in BOUNDS and photo == args.photos[0])
+        ]
     started = time.monotonic()
     with ThreadPoolExecutor(args.jobs) as pool:
         results = list(pool.map(lambda job: run_job(*job, args), jobs))
-    print(f"{args.size} px, seed {args.seed}, defaults but for the configuration; PSNR of the reconstruction with fixed noise (dB), "
-          f"median write window share over glimpses 5..T, worst coverage ripple, median share of pixels "
-          f"changed per glimpse, glimpses adding at least 0.05 dB, median side and log γ of the local writes; "
-          f"{len(jobs)} runs, {args.jobs} at a time, {(time.monotonic() - started) / 60:.1f} min")
+    print(
+        f"{args.size} px, seed {args.seed}, defaults but for the configuration; PSNR of the reconstruction with fixed noise (dB), "
+        f"median write window share over glimpses 5..T, worst coverage ripple, median share of pixels "
+        f"changed per glimpse, glimpses adding at least 0.05 dB, median side and log γ of the local writes; "
+        f"{len(jobs)} runs, {args.jobs} at a time, {(time.monotonic() - started) / 60:.1f} min"
+    )
     for photo in args.photos:
         print(f"\n{photo_path(photo).name}")
-        print(f"{'configuration':16s}" + "".join(f"{f'@{m}':>8s}" for m in marks)
-              + f"{'share':>8s}{'ripple':>8s}{'changed':>9s}{'adding':>8s}{'side':>7s}{'log γ':>7s}")
-        for p, name, rows, seconds in results:
+        print(
+            f"{'configuration':16s}"
+            + "".join(f"{f'@{m}':>8s}" for m in marks)
+            + f"{'share':>8s}{'ripple':>8s}{'changed':>9s}{'adding':>8s}{'side':>7s}{'log γ':>7s}"
+        )
+        for p, name, rows, _ in results:
             if p != photo:
                 continue
             by_step = {r["step"]: r for r in rows}
             last = by_step.get(marks[-1])
             cells = "".join(f"{by_step[m]['psnr']:8.2f}" if m in by_step else f"{'-':>8s}" for m in marks)
-            tail = (f"{last['share']:8.2f}{last['ripple']:8.2f}{last['changed']:9.2f}"
-                    f"{last['adding']:8d}{last['side']:7.2f}{last['log_gamma']:7.2f}") if last else ""
+            tail = (
+                (
+                    f"{last['share']:8.2f}{last['ripple']:8.2f}{last['changed']:9.2f}"
+                    f"{last['adding']:8d}{last['side']:7.2f}{last['log_gamma']:7.2f}"
+                )
+                if last
+                else ""
+            )
             print(f"{name:16s}{cells}{tail}", flush=True)
 
 

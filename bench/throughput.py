@@ -52,8 +52,19 @@ def child(side: str, steps: int) -> dict:
     else:
         pixels = load_image(IMAGE, size=64, gray=True).pixels
         # The reference configuration of the speed issue (write N = 12; the default is now 20).
-        model_config = ModelConfig(height=64, width=64, channels=1, read_n=5, write_n=12, glimpses=32, hidden=256, z=32,
-                                   window="paper", max_window=1.0, block_in=0)
+        model_config = ModelConfig(
+            height=64,
+            width=64,
+            channels=1,
+            read_n=5,
+            write_n=12,
+            glimpses=32,
+            hidden=256,
+            z=32,
+            window="paper",
+            max_window=1.0,
+            block_in=0,
+        )
     if side != "baseline":
         config = RunConfig(model=model_config, train=TrainConfig(steps=steps, gif_every=0))
         with tempfile.TemporaryDirectory() as tmp:
@@ -90,7 +101,9 @@ def child(side: str, steps: int) -> dict:
 def run_child(side: str, steps: int) -> dict:
     out = subprocess.run(
         [sys.executable, __file__, "--child", side, "--steps", str(steps)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -98,7 +111,9 @@ def run_child(side: str, steps: int) -> dict:
 def startup_seconds(args: list[str]) -> float:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "drawart.cli", "fit", str(IMAGE), *args], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "drawart.cli", "fit", str(IMAGE), *args], env=env, check=True, capture_output=True
+    )
     return time.perf_counter() - started
 
 
@@ -131,7 +146,9 @@ def reference(steps: int):
     drawart = run_child("drawart", steps)
     baseline = run_child("baseline", steps)
     for name, r in (("drawart", drawart), ("baseline", baseline)):
-        print(f"{name:9s} {r['it_per_s']:6.1f} it/s   peak memory {r['peak_mib']:6.0f} MiB   loss after {steps} steps {r['final_loss']:.1f}")
+        print(
+            f"{name:9s} {r['it_per_s']:6.1f} it/s   peak memory {r['peak_mib']:6.0f} MiB   loss after {steps} steps {r['final_loss']:.1f}"
+        )
     print(f"speed-up: {drawart['it_per_s'] / baseline['it_per_s']:.2f}x")
 
 

@@ -45,7 +45,7 @@ class BatchPlan:
         self.images, self.batch, self.seed = np.asarray(images), batch, seed
         self.steps_per_epoch = max(1, len(self.images) // batch)
 
-    @lru_cache(maxsize=2)
+    @lru_cache(maxsize=2)  # noqa: B019 (a plan lives as long as its run; two epochs' orders are all it holds)
     def _order(self, epoch: int) -> np.ndarray:
         return self.images[np.random.default_rng([self.seed, epoch]).permutation(len(self.images))]
 
@@ -73,7 +73,7 @@ class TrainingData:
     single: bool  # one picture being overfitted, not a data set
 
     @classmethod
-    def prepare(cls, images: np.ndarray, val_fraction: float, seed: int, single: bool) -> "TrainingData":
+    def prepare(cls, images: np.ndarray, val_fraction: float, seed: int, single: bool) -> TrainingData:
         images = np.asarray(images, dtype=np.float32)
         train, held_out = split(len(images), val_fraction, seed)
         if len(train) == 0:
@@ -81,7 +81,7 @@ class TrainingData:
         return cls(images, train, held_out, single)
 
     @classmethod
-    def picture(cls, pixels: np.ndarray) -> "TrainingData":
+    def picture(cls, pixels: np.ndarray) -> TrainingData:
         """One picture (H, W, C) to overfit: a set of one, nothing held out."""
         return cls.prepare(np.asarray(pixels)[None], 0.0, 0, single=True)
 

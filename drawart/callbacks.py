@@ -170,13 +170,19 @@ class DrawingCheck(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         step = global_step(self.model)
-        if self.warned or not logged(step, self.every, self.last_step) or (doc := export.stored(self.run, step)) is None:
+        if (
+            self.warned
+            or not logged(step, self.every, self.last_step)
+            or (doc := export.stored(self.run, step)) is None
+        ):
             return
         progress = export.drawing_progress(doc, self.image)
         if progress.few_drawing():
             self.warned = True
-            self.echo(f"warning: at step {step} only {progress.drawing()} of {progress.glimpses} glimpses draw "
-                      f"(the rest add under 0.05 dB): see 'Few glimpses draw' in the README")
+            self.echo(
+                f"warning: at step {step} only {progress.drawing()} of {progress.glimpses} glimpses draw "
+                f"(the rest add under 0.05 dB): see 'Few glimpses draw' in the README"
+            )
 
 
 def logged(step: int, every, last_step: int) -> bool:

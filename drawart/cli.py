@@ -16,7 +16,15 @@ import click
 
 from drawart import __version__
 from drawart.config import (
-    DATASET_TRAIN_DEFAULTS, STRATEGIES, WINDOWS, ImageConfig, ModelConfig, RenderConfig, TrainConfig, smooth_by_default, write_n_for,
+    DATASET_TRAIN_DEFAULTS,
+    STRATEGIES,
+    WINDOWS,
+    ImageConfig,
+    ModelConfig,
+    RenderConfig,
+    TrainConfig,
+    smooth_by_default,
+    write_n_for,
 )
 from drawart.errors import DrawartError, Interrupted
 from drawart.render import FORMATS
@@ -49,8 +57,7 @@ class DrawartGroup(click.Group):
 @click.group(
     cls=DrawartGroup,
     context_settings={"help_option_names": ["-h", "--help"]},
-    epilog="Example: drawart fit examples/camera.png --steps 20000 && drawart gif  "
-    "(see 'drawart COMMAND --help')",
+    epilog="Example: drawart fit examples/camera.png --steps 20000 && drawart gif  (see 'drawart COMMAND --help')",
 )
 @click.version_option(__version__, "-V", "--version", prog_name="drawart")
 def cli():
@@ -77,13 +84,42 @@ def _default(value) -> str:
 
 def _output_options(command):
     """Options `gif` and `sample` share: format, timing, smooth strokes, --force."""
-    for option in reversed([
-        click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="gif", help="'gif' (one palette, dithered), 'webp' (full colour), 'png-sheet' (every frame in one PNG) or 'mp4' (needs drawart[mp4])." + _default("gif")),
-        click.option("--frame-ms", type=click.IntRange(min=1), default=RENDER.frame_ms, help="How long each drawing step shows, in ms (GIF: 10 ms units, at least 20)." + _default(RENDER.frame_ms)),
-        click.option("--hold-ms", type=click.IntRange(min=1), default=RENDER.hold_ms, help="How long the finished drawing stays before the loop restarts, in ms." + _default(RENDER.hold_ms)),
-        click.option("--smooth/--nearest", default=None, help="Attention runs: evaluate the write filters at the output size (smooth strokes), or upscale the training pixels (blocks) [default: smooth for local windows, blocks for the paper's window, as drawart 0.1.0 drew them]."),
-        click.option("--force", is_flag=True, help="Render again and replace an output that exists [default: keep it and say so]."),
-    ]):
+    for option in reversed(
+        [
+            click.option(
+                "--format",
+                "fmt",
+                type=click.Choice(list(FORMATS)),
+                default="gif",
+                help="'gif' (one palette, dithered), 'webp' (full colour), 'png-sheet' (every frame in one PNG) or 'mp4' (needs drawart[mp4])."
+                + _default("gif"),
+            ),
+            click.option(
+                "--frame-ms",
+                type=click.IntRange(min=1),
+                default=RENDER.frame_ms,
+                help="How long each drawing step shows, in ms (GIF: 10 ms units, at least 20)."
+                + _default(RENDER.frame_ms),
+            ),
+            click.option(
+                "--hold-ms",
+                type=click.IntRange(min=1),
+                default=RENDER.hold_ms,
+                help="How long the finished drawing stays before the loop restarts, in ms." + _default(RENDER.hold_ms),
+            ),
+            click.option(
+                "--smooth/--nearest",
+                default=None,
+                help="Attention runs: evaluate the write filters at the output size (smooth strokes), or upscale the training pixels "
+                "(blocks) [default: smooth for local windows, blocks for the paper's window, as drawart 0.1.0 drew them].",
+            ),
+            click.option(
+                "--force",
+                is_flag=True,
+                help="Render again and replace an output that exists [default: keep it and say so].",
+            ),
+        ]
+    ):
         command = option(command)
     return command
 
@@ -95,31 +131,109 @@ def _output_options(command):
 )
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), help="Run directory [default: outputs/<DATA name>].")
-@click.option("--steps", type=click.IntRange(min=1), help="Total steps to reach, not an increment." + _default(TRAIN.steps))
-@click.option("--size", type=click.IntRange(min=4), help="Longest side after resizing, in pixels." + f" [default: {IMAGE.size}; a data set: its own, at most {IMAGE.size}]")
+@click.option(
+    "--steps", type=click.IntRange(min=1), help="Total steps to reach, not an increment." + _default(TRAIN.steps)
+)
+@click.option(
+    "--size",
+    type=click.IntRange(min=4),
+    help="Longest side after resizing, in pixels."
+    + f" [default: {IMAGE.size}; a data set: its own, at most {IMAGE.size}]",
+)
 @click.option("--gray/--color", default=None, help="Train on one or three channels [default: as the image is].")
 @click.option("--glimpses", type=click.IntRange(min=1), help="T, drawing steps per image." + _default(MODEL.glimpses))
 @click.option("--read-n", type=click.IntRange(min=2), help="Read filter grid N×N." + _default(MODEL.read_n))
-@click.option("--write-n", type=click.IntRange(min=2), help=f"Write filter grid N×N. [default: {MODEL.write_n} up to 64 px; above, 22·√(size/64): {write_n_for(256)} at 256 px]")
-@click.option("--window", type=click.Choice(list(WINDOWS)), help="'local': bounded, gap-free windows that draw region by region; 'paper': the DRAW paper's window." + _default(MODEL.window))
-@click.option("--max-window", type=click.FloatRange(min=0, max=1, min_open=True), help="Largest write window side, as a share of the image's longest side (1: the whole image; local windows)." + _default(MODEL.max_window))
-@click.option("--block-in", type=click.IntRange(min=0), help="Glimpses whose write window may span the whole image before the local bound applies (local windows)." + " [default: a quarter of --glimpses, 8]")
-@click.option("--taper", type=click.IntRange(min=0), help="Glimpses after the block-in over which the write window's bound narrows from the whole image to --max-window (local windows)." + " [default: a quarter of --glimpses, 8]")
+@click.option(
+    "--write-n",
+    type=click.IntRange(min=2),
+    help=f"Write filter grid N×N. [default: {MODEL.write_n} up to 64 px; above, 22·√(size/64): {write_n_for(256)} at 256 px]",
+)
+@click.option(
+    "--window",
+    type=click.Choice(list(WINDOWS)),
+    help="'local': bounded, gap-free windows that draw region by region; 'paper': the DRAW paper's window."
+    + _default(MODEL.window),
+)
+@click.option(
+    "--max-window",
+    type=click.FloatRange(min=0, max=1, min_open=True),
+    help="Largest write window side, as a share of the image's longest side (1: the whole image; local windows)."
+    + _default(MODEL.max_window),
+)
+@click.option(
+    "--block-in",
+    type=click.IntRange(min=0),
+    help="Glimpses whose write window may span the whole image before the local bound applies (local windows)."
+    + " [default: a quarter of --glimpses, 8]",
+)
+@click.option(
+    "--taper",
+    type=click.IntRange(min=0),
+    help="Glimpses after the block-in over which the write window's bound narrows from the whole image to --max-window (local windows)."
+    + " [default: a quarter of --glimpses, 8]",
+)
 @click.option("--attention/--no-attention", default=None, help="Selective attention." + _default("on"))
-@click.option("--hidden", type=click.IntRange(min=1), help="LSTM units of encoder and decoder." + _default(MODEL.hidden))
+@click.option(
+    "--hidden", type=click.IntRange(min=1), help="LSTM units of encoder and decoder." + _default(MODEL.hidden)
+)
 @click.option("--z", type=click.IntRange(min=1), help="Latent size per glimpse." + _default(MODEL.z))
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Adam learning rate." + f" [default: {TRAIN.lr}; a data set: {DATASET_TRAIN_DEFAULTS['lr']}]")
-@click.option("--lr-decay-steps", type=click.IntRange(min=1), help="The learning rate halves every this many steps." + _default(TRAIN.lr_decay_steps))
-@click.option("--ema", type=click.FloatRange(min=0, max=1, max_open=True), help="Draw from a moving average of the weights with this momentum (about 1/(1-EMA) steps); 0: from the weights themselves. Fixed when a run starts." + _default(TRAIN.ema))
-@click.option("--batch", type=click.IntRange(min=1), help="Noise samples of the image, or images of a data set, per step." + f" [default: {TRAIN.batch}; a data set: {DATASET_TRAIN_DEFAULTS['batch']}]")
-@click.option("--checkpoint-every", type=click.IntRange(min=1), help="Steps between checkpoints." + _default(TRAIN.checkpoint_every))
-@click.option("--steps-per-call", type=click.IntRange(min=1), help="Steps run per compiled call; also the metrics interval." + _default(TRAIN.steps_per_call))
+@click.option(
+    "--lr",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Adam learning rate." + f" [default: {TRAIN.lr}; a data set: {DATASET_TRAIN_DEFAULTS['lr']}]",
+)
+@click.option(
+    "--lr-decay-steps",
+    type=click.IntRange(min=1),
+    help="The learning rate halves every this many steps." + _default(TRAIN.lr_decay_steps),
+)
+@click.option(
+    "--ema",
+    type=click.FloatRange(min=0, max=1, max_open=True),
+    help="Draw from a moving average of the weights with this momentum (about 1/(1-EMA) steps); 0: from the weights themselves. Fixed when a run starts."
+    + _default(TRAIN.ema),
+)
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    help="Noise samples of the image, or images of a data set, per step."
+    + f" [default: {TRAIN.batch}; a data set: {DATASET_TRAIN_DEFAULTS['batch']}]",
+)
+@click.option(
+    "--checkpoint-every",
+    type=click.IntRange(min=1),
+    help="Steps between checkpoints." + _default(TRAIN.checkpoint_every),
+)
+@click.option(
+    "--steps-per-call",
+    type=click.IntRange(min=1),
+    help="Steps run per compiled call; also the metrics interval." + _default(TRAIN.steps_per_call),
+)
 @click.option("--seed", type=int, help="Seed of the initial weights and the noise." + _default(TRAIN.seed))
-@click.option("--gif-every", type=click.IntRange(min=0), help="Keep the weights and write a drawing GIF every N steps; 0 for none." + _default(TRAIN.gif_every))
-@click.option("--xla/--no-xla", "jit_compile", default=None, help="Compile the training step with XLA." + _default("on"))
-@click.option("--binarize/--no-binarize", default=None, help="Threshold pixels at 0.5 to 0 or 1, as in binarised MNIST." + _default("off"))
-@click.option("--val-fraction", type=click.FloatRange(min=0, max=1, max_open=True), help="Share of a data set held out; its bound (nats per image) is logged at each checkpoint." + _default(IMAGE.val_fraction))
-@click.option("--strategy", type=click.Choice(list(STRATEGIES)), help="'mirrored': tf.distribute.MirroredStrategy over every visible GPU." + _default(TRAIN.strategy))
+@click.option(
+    "--gif-every",
+    type=click.IntRange(min=0),
+    help="Keep the weights and write a drawing GIF every N steps; 0 for none." + _default(TRAIN.gif_every),
+)
+@click.option(
+    "--xla/--no-xla", "jit_compile", default=None, help="Compile the training step with XLA." + _default("on")
+)
+@click.option(
+    "--binarize/--no-binarize",
+    default=None,
+    help="Threshold pixels at 0.5 to 0 or 1, as in binarised MNIST." + _default("off"),
+)
+@click.option(
+    "--val-fraction",
+    type=click.FloatRange(min=0, max=1, max_open=True),
+    help="Share of a data set held out; its bound (nats per image) is logged at each checkpoint."
+    + _default(IMAGE.val_fraction),
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(list(STRATEGIES)),
+    help="'mirrored': tf.distribute.MirroredStrategy over every visible GPU." + _default(TRAIN.strategy),
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or progress lines.")
 def fit(data, out, size, gray, binarize, val_fraction, quiet, **options):
     """Fit a DRAW network to DATA, resuming the run in --out if there is one.
@@ -170,21 +284,34 @@ def fit(data, out, size, gray, binarize, val_fraction, quiet, **options):
             f"{'gray' if channels == 1 else 'RGB'}, {config.model.glimpses} glimpses, "
             f"to step {config.train.steps}"
         )
-        _, step = fit_run(run, run.training_data(config), config, echo=click.echo, progress=progress_kind(quiet, sys.stdout))
+        _, step = fit_run(
+            run, run.training_data(config), config, echo=click.echo, progress=progress_kind(quiet, sys.stdout)
+        )
     click.echo(f"done: {run.path} at step {step}")
 
 
-@cli.command(
-    epilog="Example: drawart gif outputs/camera --every 50000 --evolution  "
-    "(files go to RUN_DIR/gifs/)"
-)
+@cli.command(epilog="Example: drawart gif outputs/camera --every 50000 --evolution  (files go to RUN_DIR/gifs/)")
 @click.argument("run_dir", required=False, type=click.Path(path_type=Path))
-@click.option("--every", type=click.IntRange(min=1), help="Only milestones whose step is a multiple of N [default: all].")
-@click.option("--evolution", is_flag=True, help="One GIF of the finished drawing at each milestone, labelled with its step.")
-@click.option("--boxes/--no-boxes", default=RENDER.boxes, help="Draw the read (green) and write (red) windows." + _default("on"))
-@click.option("--scale", type=click.IntRange(min=1), help=f"Upscale, by a finer grid (see --smooth) or by repeating pixels [default: longest side at least {RENDER.min_side} px].")
+@click.option(
+    "--every", type=click.IntRange(min=1), help="Only milestones whose step is a multiple of N [default: all]."
+)
+@click.option(
+    "--evolution", is_flag=True, help="One GIF of the finished drawing at each milestone, labelled with its step."
+)
+@click.option(
+    "--boxes/--no-boxes", default=RENDER.boxes, help="Draw the read (green) and write (red) windows." + _default("on")
+)
+@click.option(
+    "--scale",
+    type=click.IntRange(min=1),
+    help=f"Upscale, by a finer grid (see --smooth) or by repeating pixels [default: longest side at least {RENDER.min_side} px].",
+)
 @click.option("--side-by-side", is_flag=True, help="Put the target image left of the canvas.")
-@click.option("--render-size", type=click.IntRange(min=4), help="Longest side to evaluate the write filters at (attention runs) [default: the output size, see --smooth].")
+@click.option(
+    "--render-size",
+    type=click.IntRange(min=4),
+    help="Longest side to evaluate the write filters at (attention runs) [default: the output size, see --smooth].",
+)
 @click.option("--seed", type=int, default=RENDER.seed, help="Noise seed of the reconstruction." + _default(RENDER.seed))
 @_output_options
 def gif(run_dir, every, evolution, fmt, force, **render_options):
@@ -220,7 +347,9 @@ def gif(run_dir, every, evolution, fmt, force, **render_options):
     from drawart import train
 
     model, latest = train.load_model(run)
-    weights = [(step, restore) for step, restore in train.milestone_weights(run, model, every) if evolution or step in chosen]
+    weights = [
+        (step, restore) for step, restore in train.milestone_weights(run, model, every) if evolution or step in chosen
+    ]
     if not kept:  # no milestones yet: draw what the newest checkpoint draws
         click.echo(f"{run.path} has no milestones yet; rendering the newest checkpoint (step {latest})")
         if not _needed(name(latest), options, fmt, [latest], force):
@@ -237,18 +366,39 @@ def gif(run_dir, every, evolution, fmt, force, **render_options):
         restore()
         frames = drawing.reconstruction_frames(model, pixels, options)
         labels = [f"t={t}" for t in range(len(frames))]
-        _write(name(step), drawing.encode(frames, fmt, options, labels=labels), drawing.output_record(options, fmt, [step]))
+        _write(
+            name(step), drawing.encode(frames, fmt, options, labels=labels), drawing.output_record(options, fmt, [step])
+        )
 
 
-@cli.command(
-    epilog="Example: drawart sample outputs/camera -n 16 --seed 3  (files go to RUN_DIR/samples/)"
-)
+@cli.command(epilog="Example: drawart sample outputs/camera -n 16 --seed 3  (files go to RUN_DIR/samples/)")
 @click.argument("run_dir", required=False, type=click.Path(path_type=Path))
-@click.option("-n", "--count", type=click.IntRange(min=1, max=400), default=RENDER.samples, help="Drawings in the grid." + _default(RENDER.samples))
-@click.option("--seed", type=int, default=RENDER.seed, help="Seed of the prior's noise: another seed, other drawings." + _default(RENDER.seed))
-@click.option("--boxes/--no-boxes", default=RENDER.boxes, help="Draw each glimpse's write window (red)." + _default("on"))
-@click.option("--scale", type=click.IntRange(min=1), help=f"Upscale of each drawing [default: the grid's longest side at least {RENDER.min_side} px].")
-@click.option("--render-size", type=click.IntRange(min=4), help="Longest side to evaluate the write filters at (attention runs) [default: the output size, see --smooth].")
+@click.option(
+    "-n",
+    "--count",
+    type=click.IntRange(min=1, max=400),
+    default=RENDER.samples,
+    help="Drawings in the grid." + _default(RENDER.samples),
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=RENDER.seed,
+    help="Seed of the prior's noise: another seed, other drawings." + _default(RENDER.seed),
+)
+@click.option(
+    "--boxes/--no-boxes", default=RENDER.boxes, help="Draw each glimpse's write window (red)." + _default("on")
+)
+@click.option(
+    "--scale",
+    type=click.IntRange(min=1),
+    help=f"Upscale of each drawing [default: the grid's longest side at least {RENDER.min_side} px].",
+)
+@click.option(
+    "--render-size",
+    type=click.IntRange(min=4),
+    help="Longest side to evaluate the write filters at (attention runs) [default: the output size, see --smooth].",
+)
 @_output_options
 def sample(run_dir, count, fmt, force, **render_options):
     """Draw new images from the prior of RUN_DIR [default: the latest run in outputs/] as one GIF grid.
@@ -303,20 +453,25 @@ def info(run_dir):
         ("milestones", " ".join(map(str, milestones)) or "none"),
     ]
     if row:
-        lines.append((
-            "last metrics",
-            f"step {row['step']}: loss {row['loss']:.2f}, recon {row['recon']:.2f}, kl {row['kl']:.2f}, "
-            f"psnr {row['psnr']:.2f} dB, {row['seconds'] / 60:.1f} min of training",
-        ))
+        lines.append(
+            (
+                "last metrics",
+                f"step {row['step']}: loss {row['loss']:.2f}, recon {row['recon']:.2f}, kl {row['kl']:.2f}, "
+                f"psnr {row['psnr']:.2f} dB, {row['seconds'] / 60:.1f} min of training",
+            )
+        )
     else:
         lines.append(("last metrics", "none yet"))
     if image.val_fraction:
         held = rundir.last_metrics_row(run.validation_path, rundir.VALIDATION_COLUMNS)
-        lines.append((
-            "val bound",
-            f"step {held['step']}: {held['bound']:.2f} nats/image (recon {held['recon']:.2f}, kl {held['kl']:.2f})"
-            if held else "none yet (measured at each checkpoint)",
-        ))
+        lines.append(
+            (
+                "val bound",
+                f"step {held['step']}: {held['bound']:.2f} nats/image (recon {held['recon']:.2f}, kl {held['kl']:.2f})"
+                if held
+                else "none yet (measured at each checkpoint)",
+            )
+        )
     if model.attention:
         lines.append(("drawing", _drawing_line(run, config)))
     lines.append(("written by", " ".join(f"{k} {v}" for k, v in config.versions.items()) or "unknown"))
@@ -341,11 +496,20 @@ def _drawing_line(run, config) -> str:
 @cli.command(
     "export",
     epilog="Example: drawart export outputs/camera --step 5000 -o strokes.json  "
-    "(the schema is in the README: 'Strokes: the export schema')",
+    "(the schema is in docs/strokes-schema.md)",
 )
 @click.argument("run_dir", required=False, type=click.Path(path_type=Path))
-@click.option("--step", type=click.IntRange(min=0), help="A kept milestone, or the newest checkpoint's step [default: the newest of them].")
-@click.option("-o", "--output", type=click.Path(path_type=Path, allow_dash=True), help="JSON file to write, '-' for standard output [default: RUN_DIR/strokes/step-NNNNNNN.json].")
+@click.option(
+    "--step",
+    type=click.IntRange(min=0),
+    help="A kept milestone, or the newest checkpoint's step [default: the newest of them].",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, allow_dash=True),
+    help="JSON file to write, '-' for standard output [default: RUN_DIR/strokes/step-NNNNNNN.json].",
+)
 def export_strokes(run_dir, step, output):
     """Write the strokes RUN_DIR [default: the latest run in outputs/] draws at a step, as JSON:
     every glimpse's write window and patch in image-relative units, to redraw at any size."""
@@ -388,7 +552,9 @@ def export_strokes(run_dir, step, output):
 )
 @click.argument("run_dir", required=False, type=click.Path(path_type=Path))
 @click.option("--step", type=click.IntRange(min=0), help="The milestone the page opens at [default: the newest].")
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Where to write the page [default: RUN_DIR/index.html].")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), help="Where to write the page [default: RUN_DIR/index.html]."
+)
 def page(run_dir, step, output):
     """Write the page of RUN_DIR [default: the latest run in outputs/]: one self-contained HTML file
     to watch the drawing at every milestone, with curves and settings. fit writes it at every
@@ -469,7 +635,9 @@ def _render_options(run, config, given: dict) -> RenderConfig:
     if options.smooth is None:
         options = replace(options, smooth=smooth_by_default(config.model))
     if options.render_size and not config.model.attention:
-        raise DrawartError(f"--render-size needs attention, and {run.path} was trained with --no-attention: use --scale")
+        raise DrawartError(
+            f"--render-size needs attention, and {run.path} was trained with --no-attention: use --scale"
+        )
     return options
 
 
@@ -492,7 +660,9 @@ def _needed(path: Path, options: RenderConfig, fmt: str, steps: list[int], force
     if drawing.made_alike(read_record(path), options, fmt, steps):
         click.echo(f"{path}: made before with these options (--force renders it again)")
     else:
-        click.echo(f"kept {path}: made by an earlier drawart, from other milestones or with other options (--force replaces it)")
+        click.echo(
+            f"kept {path}: made by an earlier drawart, from other milestones or with other options (--force replaces it)"
+        )
     return False
 
 

@@ -29,10 +29,16 @@ class ModelConfig:
     max_window: float = 0.3  # local: largest write window side, as a share of the image's longest side
     block_in: int = 8  # local: the first glimpses, whose write window may span the whole image (window_schedule)
     taper: int = 8  # local: glimpses after the block-in over which the bound narrows to max_window (bench/strokes.py)
-    confined: bool = True  # local: no write window can leave the image, fade to nothing or shrink to nothing (filterbank.py)
-    window_floor: float = 0.1  # confined: a write window's side is at least this share of its glimpse's bound (bench/strokes.py)
+    confined: bool = (
+        True  # local: no write window can leave the image, fade to nothing or shrink to nothing (filterbank.py)
+    )
+    window_floor: float = (
+        0.1  # confined: a write window's side is at least this share of its glimpse's bound (bench/strokes.py)
+    )
     gamma_range: float = 0.5  # confined: a write's log γ stays within ±this, so it writes e^-0.5..e^0.5 of its patch
-    window_rate: float = 1 / 3  # attention: the windows' raw parameters move at this times the rate of the rest (model.raw_window)
+    window_rate: float = (
+        1 / 3
+    )  # attention: the windows' raw parameters move at this times the rate of the rest (model.raw_window)
     canvas_loss: float = 0.0  # weight of the canvases' loss on the way, after the block-in (DrawModel.canvas_weights)
 
     def validate(self) -> None:
@@ -87,11 +93,21 @@ def window_schedule(glimpses: int) -> dict:
 # its bound and log γ to ±2; 0.6.0 to half its bound and ±0.5, values its config.json records;
 # before 0.8.0 only the last canvas was scored, as in the paper, and the windows learnt at the
 # rate of the rest of the network).
-ABSENT = {"ModelConfig": {"window": "paper", "max_window": 1.0, "block_in": 0, "taper": 0, "confined": False,
-                          "window_floor": 0.1, "gamma_range": 2.0, "canvas_loss": 0.0,
-                          "window_rate": 1.0},
-          "TrainConfig": {"ema": 0.0},
-          "RenderConfig": {"smooth": False}}
+ABSENT = {
+    "ModelConfig": {
+        "window": "paper",
+        "max_window": 1.0,
+        "block_in": 0,
+        "taper": 0,
+        "confined": False,
+        "window_floor": 0.1,
+        "gamma_range": 2.0,
+        "canvas_loss": 0.0,
+        "window_rate": 1.0,
+    },
+    "TrainConfig": {"ema": 0.0},
+    "RenderConfig": {"smooth": False},
+}
 
 # The paper's window has no bound and no block-in: a paper run stores these, as 0.1.0 runs read.
 PAPER_WINDOW = ABSENT["ModelConfig"]
@@ -106,7 +122,9 @@ class TrainConfig:
     lr_decay_steps: int = 100000  # the learning rate halves every this many steps (smoothly)
     batch: int = 1  # noise samples of the image per step
     clip_norm: float = 1.0  # gradient clipping by global norm: the exp() in attention can spike
-    ema: float = 0.99  # drawings come from a moving average of the weights with this momentum; 0: the weights (averaging.py)
+    ema: float = (
+        0.99  # drawings come from a moving average of the weights with this momentum; 0: the weights (averaging.py)
+    )
     seed: int = 0
     checkpoint_every: int = 1000
     keep_checkpoints: int = 3
@@ -119,9 +137,17 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise ValueError naming the first field that cannot train."""
-        minimum = {"steps": 1, "lr_decay_steps": 1, "batch": 1, "checkpoint_every": 1,
-                   "keep_checkpoints": 1, "steps_per_call": 1, "unroll": 1, "gif_every": 0,
-                   "max_bad_steps": 1}
+        minimum = {
+            "steps": 1,
+            "lr_decay_steps": 1,
+            "batch": 1,
+            "checkpoint_every": 1,
+            "keep_checkpoints": 1,
+            "steps_per_call": 1,
+            "unroll": 1,
+            "gif_every": 0,
+            "max_bad_steps": 1,
+        }
         for name, low in minimum.items():
             if getattr(self, name) < low:
                 raise ValueError(f"{name} must be at least {low}, got {getattr(self, name)}")
@@ -198,7 +224,7 @@ class RunConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "RunConfig":
+    def from_dict(cls, data: dict) -> RunConfig:
         """Build from parsed JSON; unknown keys are errors so a hand edit cannot go unnoticed."""
         unknown = sorted(set(data) - {f.name for f in fields(cls)})
         if unknown:

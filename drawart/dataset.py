@@ -29,7 +29,17 @@ NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
 
 # What numpy and zipfile raise on a broken .npy/.npz (object arrays are told apart by their message).
-ARRAY_READ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, struct.error, KeyError, TypeError, OverflowError)
+ARRAY_READ_ERRORS = (
+    ValueError,
+    OSError,
+    EOFError,
+    zipfile.BadZipFile,
+    zlib.error,
+    struct.error,
+    KeyError,
+    TypeError,
+    OverflowError,
+)
 
 
 class DatasetError(DrawartError):
@@ -108,7 +118,9 @@ def _image_files(folder: Path, name: str) -> list[Path]:
     try:
         entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
     except PermissionError:
-        raise DatasetError(f"folder {name} cannot be read (permission denied): fix its permissions or copy it") from None
+        raise DatasetError(
+            f"folder {name} cannot be read (permission denied): fix its permissions or copy it"
+        ) from None
     except OSError as err:
         raise DatasetError(f"folder {name} cannot be read ({_one_line(str(err))[:120]}): check the path") from None
     files = [
@@ -180,7 +192,9 @@ def _read_array(path, name: str) -> np.ndarray:
     except FileNotFoundError:
         raise DatasetError(f"array file {name} does not exist: check the path") from None
     except PermissionError:
-        raise DatasetError(f"array file {name} cannot be read (permission denied): fix its permissions or copy it") from None
+        raise DatasetError(
+            f"array file {name} cannot be read (permission denied): fix its permissions or copy it"
+        ) from None
     except DatasetError:
         raise
     except ARRAY_READ_ERRORS as err:
@@ -190,7 +204,9 @@ def _read_array(path, name: str) -> np.ndarray:
                 "save a plain numeric array (uint8 or float)"
             ) from None
         reason = _one_line(str(err) or type(err).__name__)[:120]
-        raise DatasetError(f"array file {name} is corrupt or truncated ({reason}): save it again with numpy.save") from None
+        raise DatasetError(
+            f"array file {name} is corrupt or truncated ({reason}): save it again with numpy.save"
+        ) from None
 
 
 def _pick_npz_array(archive, name: str) -> np.ndarray:
@@ -201,7 +217,9 @@ def _pick_npz_array(archive, name: str) -> np.ndarray:
     if "images" in keys:
         return archive["images"]
     listed = ", ".join(_one_line(key) for key in keys) or "none"
-    raise DatasetError(f"array file {name} holds {len(keys)} arrays ({listed}) and none is named 'images': name the image array 'images'")
+    raise DatasetError(
+        f"array file {name} holds {len(keys)} arrays ({listed}) and none is named 'images': name the image array 'images'"
+    )
 
 
 def _check_shape(array: np.ndarray, name: str) -> None:

@@ -44,7 +44,9 @@ def output_name(step: int | None, options: RenderConfig, fmt: str, samples: int 
     if options.seed != defaults.seed or samples:
         parts.append(f"seed{options.seed}")
     if fmt in render.ANIMATED and (options.frame_ms, options.hold_ms) != (defaults.frame_ms, defaults.hold_ms):
-        parts.append(f"{options.frame_ms}ms" + (f"-hold{options.hold_ms}ms" if options.hold_ms != defaults.hold_ms else ""))
+        parts.append(
+            f"{options.frame_ms}ms" + (f"-hold{options.hold_ms}ms" if options.hold_ms != defaults.hold_ms else "")
+        )
     return "-".join(parts) + render.FORMATS[fmt]
 
 

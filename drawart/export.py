@@ -1,7 +1,7 @@
 """A drawing's strokes as data: every glimpse's write window and patch, in image-relative units.
 
 DRAW's strokes are Gaussian filters, so they have no fixed resolution: a strokes document (the
-schema and the formulas are in the README, "Strokes: the export schema") can be redrawn at any size.
+schema and the formulas are in docs/strokes-schema.md) can be redrawn at any size.
 `redraw` does it here in numpy from the document alone; the run's page (page.js) does the same in
 JavaScript at the browser's own pixel size. Tests hold both to the model's canvases.
 
@@ -76,10 +76,17 @@ def _relative(window, cfg) -> list[dict]:
     """Per glimpse: centre as a share of the width and height from the top-left corner, stride and
     σ as shares of the longest side, intensity γ."""
     longest = max(cfg.width, cfg.height)
-    gx, gy, delta, sigma, gamma = (np.asarray(v, np.float64)[:, 0] for v in (window.gx, window.gy, window.delta, window.sigma, window.gamma))
+    gx, gy, delta, sigma, gamma = (
+        np.asarray(v, np.float64)[:, 0] for v in (window.gx, window.gy, window.delta, window.sigma, window.gamma)
+    )
     return [
-        {"x": float((gx[t] + 0.5) / cfg.width), "y": float((gy[t] + 0.5) / cfg.height),
-         "stride": float(delta[t] / longest), "sigma": float(sigma[t] / longest), "gamma": float(gamma[t])}
+        {
+            "x": float((gx[t] + 0.5) / cfg.width),
+            "y": float((gy[t] + 0.5) / cfg.height),
+            "stride": float(delta[t] / longest),
+            "sigma": float(sigma[t] / longest),
+            "gamma": float(gamma[t]),
+        }
         for t in range(len(gx))
     ]
 
@@ -126,7 +133,7 @@ def drawing_progress(doc: dict, image: np.ndarray) -> Progress:
 
 
 def axis_filters(centre: float, window: dict, n: int, size: int, scale: float, longest: int, kind: str) -> np.ndarray:
-    """(N, size) filter rows along one axis of the output grid, as the README writes them.
+    """(N, size) filter rows along one axis of the output grid, as docs/strokes-schema.md writes them.
 
     `centre` is the window's centre in training pixels from the image's edge (x·W or y·H). Output
     pixel j's centre is at j + 0.5 output pixels from the edge, and filter i's at
@@ -137,7 +144,7 @@ def axis_filters(centre: float, window: dict, n: int, size: int, scale: float, l
     sigma = window["sigma"] * longest  # training pixels
     if kind == "local":
         sigma = math.sqrt(sigma**2 + display_blur(scale))
-    weights = np.exp(-((np.arange(size) + 0.5)[None, :] - mu[:, None]) ** 2 / (2 * (sigma * scale) ** 2))
+    weights = np.exp(-(((np.arange(size) + 0.5)[None, :] - mu[:, None]) ** 2) / (2 * (sigma * scale) ** 2))
     if kind == "paper":  # each row sums to `scale` over the output's pixels
         return scale * weights / (weights.sum(axis=1, keepdims=True) + PAPER_EPS)
     # local: a Gaussian of unit area in training pixels, times the stride: resolution-free

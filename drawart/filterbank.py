@@ -128,11 +128,23 @@ class Filterbank(keras.layers.Layer):
     image point it covers, so intensities are kept.
     """
 
-    def __init__(self, n: int, height: int, width: int, grid_scale: float = 1, kind: str = "paper",
-                 head: str = "read", max_window: float = 1.0, reach: int = 0, glimpses: int = 1,
-                 taper: int = 0, confined: bool = False, window_floor: float = ModelConfig.window_floor,
-                 gamma_range: float = ModelConfig.gamma_range,
-                 **kwargs):
+    def __init__(
+        self,
+        n: int,
+        height: int,
+        width: int,
+        grid_scale: float = 1,
+        kind: str = "paper",
+        head: str = "read",
+        max_window: float = 1.0,
+        reach: int = 0,
+        glimpses: int = 1,
+        taper: int = 0,
+        confined: bool = False,
+        window_floor: float = ModelConfig.window_floor,
+        gamma_range: float = ModelConfig.gamma_range,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if kind not in WINDOWS:
             raise ValueError(f"window must be one of {', '.join(WINDOWS)}, got {kind!r}")
@@ -153,7 +165,9 @@ class Filterbank(keras.layers.Layer):
             return Window(gx, gy, delta, ops.exp(spread_raw), ops.exp(log_gamma))
         share = ops.sigmoid(stride_raw)  # of the bound
         if self.head == "write":
-            places = ops.take(ops.convert_to_tensor(self.places), ops.reshape(ops.convert_to_tensor(t, "int32"), (-1,)), axis=0)
+            places = ops.take(
+                ops.convert_to_tensor(self.places), ops.reshape(ops.convert_to_tensor(t, "int32"), (-1,)), axis=0
+            )
             gx_raw, gy_raw = gx_raw + places[:, :1], gy_raw + places[:, 1:]
             if self.confined:
                 gx_raw, gy_raw = ops.tanh(gx_raw), ops.tanh(gy_raw)
@@ -226,10 +240,19 @@ class Filterbank(keras.layers.Layer):
     def get_config(self):
         return {
             **super().get_config(),
-            "n": self.n, "height": self.height, "width": self.width, "grid_scale": self.grid_scale,
-            "kind": self.kind, "head": self.head, "max_window": self.max_window, "reach": self.reach,
-            "glimpses": self.glimpses, "taper": self.taper, "confined": self.confined,
-            "window_floor": self.window_floor, "gamma_range": self.gamma_range,
+            "n": self.n,
+            "height": self.height,
+            "width": self.width,
+            "grid_scale": self.grid_scale,
+            "kind": self.kind,
+            "head": self.head,
+            "max_window": self.max_window,
+            "reach": self.reach,
+            "glimpses": self.glimpses,
+            "taper": self.taper,
+            "confined": self.confined,
+            "window_floor": self.window_floor,
+            "gamma_range": self.gamma_range,
         }
 
 
@@ -257,6 +280,7 @@ def write_patch(patch, fx, fy, gamma):
 
 def window_share(window: Window, n: int, height: int, width: int) -> np.ndarray:
     """Share of the image's area inside each window's box [g − N·δ/2, g + N·δ/2]², clipped to the image."""
+
     def overlap(centre, size):
         half = np.asarray(window.delta) * n / 2
         low = np.maximum(np.asarray(centre) - half, -0.5)

@@ -25,9 +25,22 @@ LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float64)  # Pillow's "L" weights
 
 # Everything a hostile or broken file can make Pillow raise while decoding.
 DECODE_ERRORS = (
-    OSError, ValueError, SyntaxError, struct.error, EOFError, IndexError, KeyError,
-    TypeError, ZeroDivisionError, MemoryError, OverflowError, AttributeError,
-    RuntimeError, NotImplementedError, AssertionError, zlib.error,
+    OSError,
+    ValueError,
+    SyntaxError,
+    struct.error,
+    EOFError,
+    IndexError,
+    KeyError,
+    TypeError,
+    ZeroDivisionError,
+    MemoryError,
+    OverflowError,
+    AttributeError,
+    RuntimeError,
+    NotImplementedError,
+    AssertionError,
+    zlib.error,
 )
 
 
@@ -52,7 +65,9 @@ def load_image(path, size: int | None = 64, gray: bool | None = None) -> LoadedI
     mode, source = _decode(path, name)
     height, width = source.shape[:2]
     if min(width, height) < MIN_SIDE:
-        raise ImageError(f"image {name} is too small ({width}x{height} px): use an image at least {MIN_SIDE}×{MIN_SIDE}")
+        raise ImageError(
+            f"image {name} is too small ({width}x{height} px): use an image at least {MIN_SIDE}×{MIN_SIDE}"
+        )
     is_gray = source.shape[2] == 1
     pixels = _to_unit_float(source)
     pixels = pick_channels(pixels, is_gray if gray is None else gray)
@@ -89,7 +104,11 @@ def resize_to(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
     if pixels.ndim != 3:
         raise ValueError(f"resize_to expects an (H, W, C) array, got shape {pixels.shape}")
     channels = [
-        np.asarray(Image.fromarray(np.ascontiguousarray(pixels[:, :, c], dtype=np.float32)).resize((width, height), Image.Resampling.LANCZOS))
+        np.asarray(
+            Image.fromarray(np.ascontiguousarray(pixels[:, :, c], dtype=np.float32)).resize(
+                (width, height), Image.Resampling.LANCZOS
+            )
+        )
         for c in range(pixels.shape[2])
     ]
     return np.clip(np.stack(channels, axis=2), 0.0, 1.0).astype(np.float32)
@@ -113,7 +132,9 @@ def _decode(path, name: str) -> tuple[str, np.ndarray]:
     except IsADirectoryError:
         raise ImageError(f"{name} is a folder, not an image file: pass the path of one image") from None
     except PermissionError:
-        raise ImageError(f"image file {name} cannot be read (permission denied): fix its permissions or copy it") from None
+        raise ImageError(
+            f"image file {name} cannot be read (permission denied): fix its permissions or copy it"
+        ) from None
     except ImageError:
         raise
     except DECODE_ERRORS as err:
@@ -131,7 +152,9 @@ def _decode_open_file(handle, name: str) -> tuple[str, np.ndarray]:
                 im = ImageOps.exif_transpose(im)
                 return mode, _normalise(im)
         except Image.UnidentifiedImageError:
-            raise ImageError(f"{name} is not an image Pillow can read: pass a PNG, JPEG, GIF, WebP, BMP or TIFF file") from None
+            raise ImageError(
+                f"{name} is not an image Pillow can read: pass a PNG, JPEG, GIF, WebP, BMP or TIFF file"
+            ) from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
             raise ImageError(_bomb_message(name, err)) from None
 

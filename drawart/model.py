@@ -106,10 +106,21 @@ class AttentionWrite(keras.layers.Layer):
     def filterbank_at(self, grid_scale: float) -> Filterbank:
         """The write filterbank, evaluated on a grid `grid_scale` times finer than the training image."""
         cfg = self.config
-        return Filterbank(cfg.write_n, cfg.height, cfg.width, grid_scale, kind=cfg.window, head="write",
-                          max_window=cfg.max_window, reach=cfg.block_in, glimpses=cfg.glimpses,
-                          taper=cfg.taper, confined=cfg.confined, window_floor=cfg.window_floor,
-                          gamma_range=cfg.gamma_range)
+        return Filterbank(
+            cfg.write_n,
+            cfg.height,
+            cfg.width,
+            grid_scale,
+            kind=cfg.window,
+            head="write",
+            max_window=cfg.max_window,
+            reach=cfg.block_in,
+            glimpses=cfg.glimpses,
+            taper=cfg.taper,
+            confined=cfg.confined,
+            window_floor=cfg.window_floor,
+            gamma_range=cfg.gamma_range,
+        )
 
     def build(self, hidden_shape):
         self.params.build(hidden_shape)
@@ -268,9 +279,7 @@ class DrawModel(keras.Model):
         self.reader = (AttentionRead if config.attention else PlainRead)(config, name="read")
         self.writer = (AttentionWrite if config.attention else PlainWrite)(config, name="write")
         # c_0: one learned logit per channel. A per-pixel c_0 would memorise the picture by itself.
-        self.canvas_start = self.add_weight(
-            shape=(config.channels,), initializer="zeros", name="canvas_start"
-        )
+        self.canvas_start = self.add_weight(shape=(config.channels,), initializer="zeros", name="canvas_start")
         self._build_layers()
         self._bound_function = None
         # Training writes the bounded local glimpses through crops (cropped_from); off, every
@@ -323,8 +332,11 @@ class DrawModel(keras.Model):
     def tapped(self) -> list:
         """(kernel, bias) of each matmul inside the glimpse loop whose kernel gradient is formed over
         all glimpses at once, in the order of `glimpse`'s taps: encoder, decoder, writer."""
-        return [(self.encoder.kernel, self.encoder.bias), (self.decoder.kernel, self.decoder.bias),
-                (self.writer.tapped.kernel, self.writer.tapped.bias)]
+        return [
+            (self.encoder.kernel, self.encoder.bias),
+            (self.decoder.kernel, self.decoder.bias),
+            (self.writer.tapped.kernel, self.writer.tapped.bias),
+        ]
 
     def cropped_from(self) -> int:
         """The first glimpse whose write goes through a crop (AttentionWrite.cropped): the first
@@ -340,7 +352,7 @@ class DrawModel(keras.Model):
         drawn = self.draw(x, noise)
         return drawn.canvas, drawn.kl
 
-    def draw(self, x, noise, taps=None) -> "Drawn":
+    def draw(self, x, noise, taps=None) -> Drawn:
         """The glimpse loop over images x (batch, B, C, A) with noise (T, batch, z): c_T, Σ_t KL_t,
         the canvas loss along the way (see `canvas_weights`) and, with `taps` ((T, batch, outputs)
         tensors, one per matmul of `tapped`), those matmuls' inputs of every glimpse, stacked:
@@ -355,10 +367,14 @@ class DrawModel(keras.Model):
         kl = along = ops.zeros((batch,))
         weights = self.canvas_weights()
         collect = taps is not None
-        stacks = tuple(
-            tf.TensorArray(tf.float32, size=t_total, element_shape=(None, kernel.shape[0]))
-            for kernel, _ in self.tapped()
-        ) if collect else ()
+        stacks = (
+            tuple(
+                tf.TensorArray(tf.float32, size=t_total, element_shape=(None, kernel.shape[0]))
+                for kernel, _ in self.tapped()
+            )
+            if collect
+            else ()
+        )
 
         def run(t, state, kl, along, stacks, count, cropped):
             for k in range(count):
@@ -379,7 +395,10 @@ class DrawModel(keras.Model):
 
             if iterations:
                 _, *carried = tf.while_loop(
-                    lambda i, *_: i < iterations, body, (tf.constant(0), *carried), maximum_iterations=iterations,
+                    lambda i, *_: i < iterations,
+                    body,
+                    (tf.constant(0), *carried),
+                    maximum_iterations=iterations,
                 )
             if remainder:
                 carried = run(start + iterations * unroll, *carried, remainder, cropped)

@@ -39,8 +39,13 @@ MAX_STROKES_BYTES = 16_000_000
 MAX_POINTS = 1500
 
 
-def write_page(run: rundir.RunDir, docs: Mapping[int, dict | None] | None = None, path: Path | None = None,
-               selected: int | None = None, image: np.ndarray | None = None) -> Path:
+def write_page(
+    run: rundir.RunDir,
+    docs: Mapping[int, dict | None] | None = None,
+    path: Path | None = None,
+    selected: int | None = None,
+    image: np.ndarray | None = None,
+) -> Path:
     """Write the run's page atomically to `path` (RUN/index.html by default) and return where.
 
     `docs` {step: strokes} are the drawings to show (default: those stored in RUN/strokes/ for the
@@ -96,6 +101,7 @@ def packed(doc: dict) -> dict:
     """A strokes document as the page carries it: each glimpse's patch as base64 of its float32
     values, little-endian, in (channel, row, column) order. Exact, and under half the size of
     the decimals export.py writes (page.js unpacks it)."""
+
     def pack(patch) -> str:
         return base64.b64encode(np.asarray(patch, "<f4").tobytes()).decode("ascii")
 
@@ -119,7 +125,10 @@ def page_data(run: rundir.RunDir, config, kept: list[int], drawn: list[int], sho
         "written": time.strftime("%Y-%m-%d %H:%M %Z"),
         "attention": config.model.attention,
         "dataset": config.image.dataset,
-        "settings": {name: vars(section) for name, section in (("model", config.model), ("train", config.train), ("image", config.image))},
+        "settings": {
+            name: vars(section)
+            for name, section in (("model", config.model), ("train", config.train), ("image", config.image))
+        },
         "versions": config.versions,
         "metrics": curves(metrics, ("loss", "recon", "kl", "psnr")),
         "validation": curves(validation, ("bound",)) if validation else None,
@@ -135,8 +144,12 @@ def drawing_summary(doc: dict, image: np.ndarray) -> dict:
     """How the newest drawing draws: glimpses drawing and the late share (progress.py)."""
     progress = export.drawing_progress(doc, image)
     late = progress.late_share()
-    return {"step": doc["step"], "drawing": progress.drawing(), "glimpses": progress.glimpses,
-            "late": late if math.isfinite(late) else 0.0}
+    return {
+        "step": doc["step"],
+        "drawing": progress.drawing(),
+        "glimpses": progress.glimpses,
+        "late": late if math.isfinite(late) else 0.0,
+    }
 
 
 def thinned(steps: list[int], most: int, keep: int | None = None) -> list[int]:

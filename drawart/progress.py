@@ -28,6 +28,7 @@ def flat_psnr(pixels: np.ndarray) -> float:
     pixels = np.asarray(pixels, np.float64)
     return psnr(np.broadcast_to(pixels.mean(axis=(0, 1)), pixels.shape), pixels)
 
+
 @dataclass(frozen=True)
 class Progress:
     """The drawing measures of one reconstruction."""
@@ -39,7 +40,7 @@ class Progress:
         object.__setattr__(self, "psnr", np.asarray(self.psnr, np.float64))
 
     @classmethod
-    def of(cls, canvases, image) -> "Progress":
+    def of(cls, canvases, image) -> Progress:
         """From canvases (T+1, H, W, C) in [0, 1] and the image (H, W, C) they draw."""
         return cls(np.array([psnr(canvas, image) for canvas in canvases]), flat_psnr(image))
 

@@ -451,10 +451,17 @@ def encode_webp(frames_uint8, durations_ms, lossless=True, quality=None):
     mode = "L" if frames.shape[-1] == 1 else "RGB"
     images = [Image.fromarray(frame[..., 0] if mode == "L" else frame, mode) for frame in frames]
     buf = io.BytesIO()
-    images[0].save(buf, format="WEBP", save_all=True, append_images=images[1:], loop=0,
-                   duration=[int(ms) for ms in durations_ms], lossless=lossless,
-                   quality=WEBP_QUALITY if quality is None else quality,
-                   method=WEBP_METHOD)
+    images[0].save(
+        buf,
+        format="WEBP",
+        save_all=True,
+        append_images=images[1:],
+        loop=0,
+        duration=[int(ms) for ms in durations_ms],
+        lossless=lossless,
+        quality=WEBP_QUALITY if quality is None else quality,
+        method=WEBP_METHOD,
+    )
     return buf.getvalue()
 
 
@@ -583,6 +590,12 @@ def encode_mp4(frames_uint8, durations_ms):
         raise ValueError(f"{len(frames)} frames but {len(durations_ms)} durations")
     fps, repeats = mp4_timing(durations_ms)
     return iio.imwrite(
-        "<bytes>", np.repeat(frames, repeats, axis=0), extension=".mp4", plugin="FFMPEG", fps=fps,
-        codec="libx264", pixelformat="yuv420p", macro_block_size=1,
+        "<bytes>",
+        np.repeat(frames, repeats, axis=0),
+        extension=".mp4",
+        plugin="FFMPEG",
+        fps=fps,
+        codec="libx264",
+        pixelformat="yuv420p",
+        macro_block_size=1,
     )

@@ -30,14 +30,16 @@ import platform
 import re
 import shutil
 import sys
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from importlib import metadata
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
+from drawart import __version__
+from drawart.batches import TrainingData, held_out_count
 from drawart.config import (
     DATASET_TRAIN_DEFAULTS,
     IMAGE_FIELDS_FIXED_AT_START,
@@ -50,8 +52,6 @@ from drawart.config import (
     window_schedule,
     write_n_for,
 )
-from drawart import __version__
-from drawart.batches import TrainingData, held_out_count
 from drawart.errors import DrawartError
 from drawart.image import load_image
 
@@ -225,7 +225,9 @@ class RunDir:
         try:
             return np.load(path, allow_pickle=False)
         except (OSError, ValueError) as err:
-            raise RunError(f"{path} is missing or unreadable ({type(err).__name__}): rerun drawart fit on this run to restore it") from None
+            raise RunError(
+                f"{path} is missing or unreadable ({type(err).__name__}): rerun drawart fit on this run to restore it"
+            ) from None
 
     def read_config(self) -> RunConfig:
         """The stored config; a hand-edited, broken `config.json` is one clear error."""
@@ -264,7 +266,7 @@ class RunDir:
         except OSError as err:
             raise RunError(f"cannot create run directory {self.path} ({err.strerror}): choose another --out") from None
 
-    def lock(self) -> "RunLock":
+    def lock(self) -> RunLock:
         return RunLock(self.path / "lock")
 
     def latest_checkpoint(self, warn=None) -> tuple[int, str] | None:
@@ -351,8 +353,14 @@ class FitPlan:
 
 
 def plan_fit(
-    data_path, out, size=None, gray=None, binarize=None, val_fraction=None,
-    model: dict | None = None, train: dict | None = None,
+    data_path,
+    out,
+    size=None,
+    gray=None,
+    binarize=None,
+    val_fraction=None,
+    model: dict | None = None,
+    train: dict | None = None,
 ) -> FitPlan:
     """Merge what was asked with what the run already holds, and check that it may go on.
 
@@ -378,7 +386,9 @@ def plan_fit(
         size = max(pixels.shape[1:3])
     else:
         if val_fraction:
-            raise RunError(f"--val-fraction needs a data set, and {data_path} is one picture: pass a folder or a .npy/.npz of images")
+            raise RunError(
+                f"--val-fraction needs a data set, and {data_path} is one picture: pass a folder or a .npy/.npz of images"
+            )
         size = base.image.size if size is None else size
         loaded = load_image(data_path, size=size, gray=gray)
         pixels, count = loaded.pixels, 1
@@ -395,7 +405,9 @@ def plan_fit(
             shaping = [name for name in PAPER_WINDOW if name != "window" and name in given(model)]
             if shaping:
                 option = "--" + shaping[0].replace("_", "-")
-                raise RunError(f"{option} shapes local windows, and this run draws with --window paper: drop {option} or use --window local")
+                raise RunError(
+                    f"{option} shapes local windows, and this run draws with --window paper: drop {option} or use --window local"
+                )
             model_config = replace(model_config, **PAPER_WINDOW)
         model_config.validate()
         train_config = replace(base.train, **given(train))
@@ -410,8 +422,14 @@ def plan_fit(
         model=model_config,
         train=train_config,
         image=ImageConfig(
-            path=str(data_path), digest=loaded.digest, size=size, gray=channels == 1, dataset=dataset,
-            count=count, binarize=binarize, val_fraction=float(val_fraction),
+            path=str(data_path),
+            digest=loaded.digest,
+            size=size,
+            gray=channels == 1,
+            dataset=dataset,
+            count=count,
+            binarize=binarize,
+            val_fraction=float(val_fraction),
         ),
         versions=package_versions(),
     )
@@ -551,7 +569,7 @@ def rotate_checkpoints(folder: Path, keep: int) -> None:
     A checkpoint is renamed out of the listing before its files are deleted: a crash halfway
     through deleting must leave a leftover, not a checkpoint with files missing.
     """
-    for step, path in list_checkpoints(folder)[:-keep] if keep > 0 else []:
+    for _, path in list_checkpoints(folder)[:-keep] if keep > 0 else []:
         doomed = path.with_name(f".tmp-rotated-{path.name}")
         try:
             os.rename(path, doomed)

@@ -90,5 +90,10 @@ def measure(model, pixels: np.ndarray, seed: int = 0) -> Strokes:
     traced = model.trace(pixels, seed=seed)
     canvases = traced["canvases"]
     drawn = Progress.of(canvases, pixels)
-    return Strokes(float(drawn.psnr[-1]), *write_measures(model, traced["write"]), changed_per_glimpse(canvases),
-                   drawn.psnr, drawn.flat)
+    return Strokes(
+        float(drawn.psnr[-1]),
+        *write_measures(model, traced["write"]),
+        changed_per_glimpse(canvases),
+        drawn.psnr,
+        drawn.flat,
+    )

@@ -20,12 +20,10 @@ import re
 from dataclasses import dataclass, field
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from drawart import run as rundir
 from drawart.averaging import AveragingAdam, draw_by_average, drawn_by_average
-from drawart.export import drawn_image
 from drawart.batches import TrainingData
 from drawart.callbacks import (
     CheckpointEvery,
@@ -41,6 +39,7 @@ from drawart.callbacks import (
 )
 from drawart.config import ModelConfig, RenderConfig, RunConfig, TrainConfig, smooth_by_default
 from drawart.errors import DrawartError, Interrupted
+from drawart.export import drawn_image
 from drawart.model import DrawModel
 
 
@@ -246,9 +245,21 @@ def fit(run: rundir.RunDir, data: TrainingData, config: RunConfig, echo=print, e
     shown = data.shown(RenderConfig().shown)
     callbacks = [
         DivergenceGuard(run, train.max_bad_steps, echo=echo),
-        *([MilestoneGifs(run, shown, train.gif_every, RenderConfig(smooth=smooth_by_default(config.model)), save_weights)] if train.gif_every else []),
+        *(
+            [
+                MilestoneGifs(
+                    run, shown, train.gif_every, RenderConfig(smooth=smooth_by_default(config.model)), save_weights
+                )
+            ]
+            if train.gif_every
+            else []
+        ),
         CheckpointEvery(run, train.checkpoint_every, train.steps, train.keep_checkpoints, save),
-        *([HeldOutBound(run, data.images[data.held_out], train.checkpoint_every, train.steps)] if len(data.held_out) else []),
+        *(
+            [HeldOutBound(run, data.images[data.held_out], train.checkpoint_every, train.steps)]
+            if len(data.held_out)
+            else []
+        ),
         MetricsLog(run, clock, every, train.steps),
         TensorBoardLog(run.tensorboard, shown, every, train.checkpoint_every, train.steps),
         RunPage(run, drawn_image(data), train.gif_every, train.steps),

@@ -33,7 +33,9 @@ def main():
     options = RenderConfig(render_size=192, scale=1)
     pair = [frames_of(path, options) for path in (left, right)]
     if len(pair[0]) != len(pair[1]):
-        sys.exit(f"error: {left} draws {len(pair[0]) - 1} glimpses and {right} {len(pair[1]) - 1}: train both with the same --glimpses")
+        sys.exit(
+            f"error: {left} draws {len(pair[0]) - 1} glimpses and {right} {len(pair[1]) - 1}: train both with the same --glimpses"
+        )
     height = max(frames.shape[1] for frames in pair)
     pair = [np.pad(f, ((0, 0), (0, height - f.shape[1]), (0, 0), (0, 0)), constant_values=255) for f in pair]
     gap = np.full((len(pair[0]), height, GAP, pair[0].shape[-1]), 255, np.uint8)

@@ -32,11 +32,22 @@ def open_page(path: Path, fragment: str, profile: Path) -> dict:
     """Load the page in headless Chromium at `fragment` in test mode; return its report, with the
     drawing canvas's pixels as `rgb` (H, W, 3) floats in [0, 1] and Chromium's console lines."""
     command = [
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={profile}", "--force-device-scale-factor=1", "--window-size=1280,900",
-        "--enable-logging=stderr", "--v=0", "--virtual-time-budget=20000",
-        "--dump-dom", f"{path.resolve().as_uri()}#{fragment}&test=1",
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--force-device-scale-factor=1",
+        "--window-size=1280,900",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=20000",
+        "--dump-dom",
+        f"{path.resolve().as_uri()}#{fragment}&test=1",
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=180)
     console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]

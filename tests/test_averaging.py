@@ -1,21 +1,25 @@
 import keras
 import numpy as np
 import pytest
-
 from conftest import tiny_model_config
+
 from drawart import train
 from drawart.averaging import drawn_by_average
 from drawart.batches import TrainingData
-from drawart.config import RunConfig, TrainConfig
 from drawart.callbacks import global_step
+from drawart.config import RunConfig, TrainConfig
 from drawart.run import CHECKPOINT_PREFIX, RunDir, list_checkpoints
 
 PIXELS = np.random.default_rng(1).random((6, 9, 1)).astype("float32")
 
 
 def fit(path, steps, ema, **changes):
-    config = RunConfig(model=tiny_model_config(), train=TrainConfig(
-        steps=steps, ema=ema, steps_per_call=1, checkpoint_every=steps, gif_every=0, jit_compile=False, **changes))
+    config = RunConfig(
+        model=tiny_model_config(),
+        train=TrainConfig(
+            steps=steps, ema=ema, steps_per_call=1, checkpoint_every=steps, gif_every=0, jit_compile=False, **changes
+        ),
+    )
     run = RunDir(path)
     run.create(config)
     seen = []
@@ -57,8 +61,10 @@ def test_training_keeps_its_own_weights_and_drawing_swaps_them_back_bit_for_bit(
 
 
 def test_milestones_keep_the_weights_that_draw(tmp_path):
-    config = RunConfig(model=tiny_model_config(), train=TrainConfig(
-        steps=4, ema=0.9, steps_per_call=2, checkpoint_every=4, gif_every=4, jit_compile=False))
+    config = RunConfig(
+        model=tiny_model_config(),
+        train=TrainConfig(steps=4, ema=0.9, steps_per_call=2, checkpoint_every=4, gif_every=4, jit_compile=False),
+    )
     run = RunDir(tmp_path / "run")
     run.create(config)
     model, _ = train.fit(run, TrainingData.picture(PIXELS), config, echo=lambda _: None)

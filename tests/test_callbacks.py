@@ -5,15 +5,14 @@ from io import BytesIO, StringIO
 import numpy as np
 import pytest
 import tensorflow as tf
-from PIL import Image, ImageSequence
-
 from conftest import tiny_model_config
-from drawart.batches import TrainingData
-from drawart import callbacks, train
-from drawart.config import RunConfig, TrainConfig
-from drawart.run import RunDir
+from PIL import Image, ImageSequence
 from test_summary import read_events
 
+from drawart import callbacks, train
+from drawart.batches import TrainingData
+from drawart.config import RunConfig, TrainConfig
+from drawart.run import RunDir
 
 PIXELS = np.random.default_rng(0).random((6, 9, 1)).astype("float32")
 
@@ -59,8 +58,9 @@ def test_milestones_fire_at_exact_steps_across_a_resume(resumed_run):
 
 
 def test_the_page_and_strokes_are_written_at_each_milestone_and_last_step_across_a_resume(resumed_run):
-    from drawart import export, page
     from pagetools import inline_data
+
+    from drawart import export, page
 
     run = resumed_run
     # Milestones 4, 8, 12, 16, and the last steps of the two fits, 10 and 17; each written once.
@@ -124,7 +124,9 @@ def test_progress_bar_covers_the_whole_run_from_the_resumed_step(monkeypatch):
     lines = out.getvalue().split("\r")[1:]
     assert len(lines) == 3 and out.getvalue().endswith("\n")
     assert lines[0].startswith("110/200 [") and "-- it/s" in lines[0]  # no speed yet: it was compiling
-    assert lines[1].startswith("160/200 [" + "#" * 19 + "." * 5 + "]  80%  20.0 it/s  ETA 0:02  loss 1.50  psnr 20.00 dB")
+    assert lines[1].startswith(
+        "160/200 [" + "#" * 19 + "." * 5 + "]  80%  20.0 it/s  ETA 0:02  loss 1.50  psnr 20.00 dB"
+    )
     assert lines[2].startswith("200/200 [" + "#" * 24 + "] 100%") and "in 0:10" in lines[2]
 
 
@@ -166,15 +168,19 @@ def test_fit_warns_once_in_one_line_when_fewer_than_half_the_glimpses_draw(tmp_p
         return Progress(10.0 + np.minimum(np.arange(5), drawing), flat=10.0)
 
     monkeypatch.setattr(export, "drawing_progress", progress)
-    config = RunConfig(model=tiny_model_config(),
-                       train=TrainConfig(steps=12, gif_every=4, checkpoint_every=4, steps_per_call=2, jit_compile=False))
+    config = RunConfig(
+        model=tiny_model_config(),
+        train=TrainConfig(steps=12, gif_every=4, checkpoint_every=4, steps_per_call=2, jit_compile=False),
+    )
     run = RunDir(tmp_path / "run")
     run.create(config)
     said = []
     train.fit(run, TrainingData.picture(PIXELS), config, echo=said.append)
     warnings = [line for line in said if line.startswith("warning:")]
     if drawing == 1:  # at the first milestone, and not again at 8 and 12
-        assert warnings == ["warning: at step 4 only 1 of 4 glimpses draw (the rest add under 0.05 dB): "
-                            "see 'Few glimpses draw' in the README"]
+        assert warnings == [
+            "warning: at step 4 only 1 of 4 glimpses draw (the rest add under 0.05 dB): "
+            "see 'Few glimpses draw' in the README"
+        ]
     else:
         assert warnings == []

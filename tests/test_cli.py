@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from pagetools import as_rgb, inline_data, needs_chromium, open_page
 from PIL import Image
 
 from drawart.cli import cli
-from pagetools import as_rgb, inline_data, needs_chromium, open_page
 
 TINY = ["--size", "9", "--glimpses", "3", "--hidden", "8", "--z", "3", "--read-n", "2", "--write-n", "3"]
 
@@ -21,9 +21,7 @@ def invoke(*args):
 
 def snapshot(folder: Path) -> dict:
     """Every file below `folder` with its bytes and mtime: to prove nothing was touched."""
-    return {
-        p: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file()
-    }
+    return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def assert_one_line_error(result, *words):
@@ -100,8 +98,12 @@ def test_resume_with_other_settings_is_refused_and_touches_nothing(tiny_gray_png
     assert_one_line_error(invoke("fit", tiny_rgb_png, "--out", run), "the image")
     assert_one_line_error(invoke("fit", tiny_gray_png, "--out", run, "--seed", "1"), "seed")
     assert_one_line_error(invoke("fit", tiny_gray_png, "--out", run, "--size", "12"), "size")
-    assert_one_line_error(invoke("fit", tiny_gray_png, "--out", run, "--window", "paper"), "window (local then, paper now)")
-    assert_one_line_error(invoke("fit", tiny_gray_png, "--out", run, "--max-window", "0.5"), "max_window (0.3 then, 0.5 now)")
+    assert_one_line_error(
+        invoke("fit", tiny_gray_png, "--out", run, "--window", "paper"), "window (local then, paper now)"
+    )
+    assert_one_line_error(
+        invoke("fit", tiny_gray_png, "--out", run, "--max-window", "0.5"), "max_window (0.3 then, 0.5 now)"
+    )
     assert_one_line_error(invoke("fit", tiny_gray_png, "--out", run, "--block-in", "4"), "block_in (0 then, 4 now)")
     assert_one_line_error(invoke("fit", tiny_gray_png, "--out", run, "--taper", "2"), "taper (0 then, 2 now)")
     assert_one_line_error(invoke("fit", tiny_gray_png, "--out", run, "--ema", "0.9"), "ema (0.99 then, 0.9 now)")
@@ -311,7 +313,9 @@ def fabricated_run(path, attention=True):
     for step in (1000, 2000):
         rundir.save_checkpoint(run.checkpoints, step, lambda prefix: Path(prefix + ".index").write_bytes(b"w"))
     rundir.save_checkpoint(run.milestones, 1000, lambda prefix: Path(prefix + ".index").write_bytes(b"w"))
-    rundir.append_metrics(run.metrics_path, {"step": 2000, "loss": 12.5, "recon": 12.0, "kl": 0.5, "psnr": 24.25, "seconds": 90.0})
+    rundir.append_metrics(
+        run.metrics_path, {"step": 2000, "loss": 12.5, "recon": 12.0, "kl": 0.5, "psnr": 24.25, "seconds": 90.0}
+    )
     return run
 
 
@@ -437,7 +441,10 @@ def test_gif_and_sample_formats_with_frame_and_hold_times(drawn_run):
     # MP4 has one frame rate: the hold is the last frame repeated (imageio-ffmpeg is a dev extra)
     import imageio.v3 as iio
 
-    assert invoke("gif", drawn_run, "--every", "8", "--format", "mp4", "--frame-ms", "40", "--hold-ms", "800").exit_code == 0
+    assert (
+        invoke("gif", drawn_run, "--every", "8", "--format", "mp4", "--frame-ms", "40", "--hold-ms", "800").exit_code
+        == 0
+    )
     mp4 = drawn_run / "gifs" / "step-0000008-40ms-hold800ms.mp4"
     assert len(iio.imread(mp4, plugin="FFMPEG")) == T + 800 // 40
     assert iio.immeta(mp4, plugin="FFMPEG")["fps"] == 25
@@ -520,8 +527,19 @@ def with_stored_strokes(run):
 
     run.save_image(np.zeros((6, 9, 1), np.float32))
     for step in (1000, 2000):
-        export.store(run, {"schema": export.SCHEMA, "step": step, "image": {"width": 9, "height": 6, "channels": 1},
-                           "window": "local", "write_n": 3, "read_n": 2, "canvas_start": [0.0], "glimpses": []})
+        export.store(
+            run,
+            {
+                "schema": export.SCHEMA,
+                "step": step,
+                "image": {"width": 9, "height": 6, "channels": 1},
+                "window": "local",
+                "write_n": 3,
+                "read_n": 2,
+                "canvas_start": [0.0],
+                "glimpses": [],
+            },
+        )
     return run
 
 
@@ -533,7 +551,9 @@ def test_export_and_page_refuse_bad_input_in_one_line_and_touch_nothing(tmp_path
     for command in ("export", "page"):
         assert_one_line_error(invoke(command, tmp_path / "nothing"), "not a drawart run")
         assert_one_line_error(invoke(command, run.path, "--step", 1500), "no weights at step 1500", "--step 1000, 2000")
-        assert_one_line_error(invoke(command, run.path, "-o", tmp_path / "no-such-folder" / "x"), "no-such-folder does not exist")
+        assert_one_line_error(
+            invoke(command, run.path, "-o", tmp_path / "no-such-folder" / "x"), "no-such-folder does not exist"
+        )
         assert_one_line_error(invoke(command, run.path, "-o", tmp_path), "is a folder")
         assert_one_line_error(invoke(command, run.path, "-o", a_file / "x"), "a-file is a file, not a folder")
         with CliRunner().isolated_filesystem(temp_dir=tmp_path):
@@ -595,8 +615,25 @@ def digits_run(tmp_path_factory):
     np.savez(data, images=digits_images())
     run = folder / "run"
     result = invoke(
-        "fit", data, "--out", run, *DIGITS, "--batch", "16", "--steps", "300", "--checkpoint-every", "100",
-        "--gif-every", "150", "--val-fraction", "0.1", "--binarize", "--seed", "3", "-q",
+        "fit",
+        data,
+        "--out",
+        run,
+        *DIGITS,
+        "--batch",
+        "16",
+        "--steps",
+        "300",
+        "--checkpoint-every",
+        "100",
+        "--gif-every",
+        "150",
+        "--val-fraction",
+        "0.1",
+        "--binarize",
+        "--seed",
+        "3",
+        "-q",
     )
     assert result.exit_code == 0, result.output
     return run
@@ -658,11 +695,13 @@ def test_the_page_of_a_data_set_shows_the_held_out_bound_and_a_held_out_digit(di
 @needs_chromium
 def test_the_page_of_a_data_set_draws_with_its_bound_curve_in_chromium(digits_run, tmp_path):
     from drawart import export
-    from drawart.run import RunDir
     from drawart.progress import psnr
+    from drawart.run import RunDir
 
     strokes = export.stored(RunDir(digits_run), 300)
-    report = open_page(digits_run / "index.html", f"step=300&t={len(strokes['glimpses'])}&boxes=0&px=8", tmp_path / "profile")
+    report = open_page(
+        digits_run / "index.html", f"step=300&t={len(strokes['glimpses'])}&boxes=0&px=8", tmp_path / "profile"
+    )
     assert report["errors"] == [] and report["console"] == [] and report["step"] == 300
     assert psnr(report["rgb"], as_rgb(export.redraw(strokes)[-1])) >= 40
 
@@ -681,7 +720,18 @@ def test_sample_of_a_data_set_is_deterministic_with_its_seed(digits_run):
 
 
 def test_a_data_set_run_resumes_exactly(digits_npz, tmp_path):
-    common = [*DIGITS, "--batch", "8", "--checkpoint-every", "5", "--steps-per-call", "3", "--val-fraction", "0.2", "-q"]
+    common = [
+        *DIGITS,
+        "--batch",
+        "8",
+        "--checkpoint-every",
+        "5",
+        "--steps-per-call",
+        "3",
+        "--val-fraction",
+        "0.2",
+        "-q",
+    ]
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     assert invoke("fit", digits_npz, "--out", straight, *common, "--steps", "12").exit_code == 0
     assert invoke("fit", digits_npz, "--out", resumed, *common, "--steps", "5").exit_code == 0
@@ -695,15 +745,19 @@ def test_a_data_set_run_resumes_exactly(digits_npz, tmp_path):
     for wa, wb in zip(a.weights + a.optimizer.variables, b.weights + b.optimizer.variables):
         np.testing.assert_array_equal(wa.numpy(), wb.numpy())
     for name in ("metrics.csv", "validation.csv"):
-        lines = lambda run: [line.split(",")[:5] for line in (run / name).read_text().splitlines()]
+        lines = lambda run, name=name: [line.split(",")[:5] for line in (run / name).read_text().splitlines()]
         assert lines(straight) == lines(resumed)
 
 
 def test_data_set_refusals_are_one_line(digits_npz, tiny_gray_png, tmp_path):
     run = tmp_path / "run"
-    assert_one_line_error(invoke("fit", tiny_gray_png, "--out", run, "--val-fraction", "0.2"), "--val-fraction needs a data set")
+    assert_one_line_error(
+        invoke("fit", tiny_gray_png, "--out", run, "--val-fraction", "0.2"), "--val-fraction needs a data set"
+    )
     assert not run.exists()
-    assert invoke("fit", digits_npz, "--out", run, *DIGITS, "--steps", "2", "--val-fraction", "0.1", "-q").exit_code == 0
+    assert (
+        invoke("fit", digits_npz, "--out", run, *DIGITS, "--steps", "2", "--val-fraction", "0.1", "-q").exit_code == 0
+    )
     before = snapshot(run)
     assert_one_line_error(invoke("fit", digits_npz, "--out", run, "--binarize"), "binarize (False then, True now)")
     assert_one_line_error(invoke("fit", digits_npz, "--out", run, "--val-fraction", "0.3"), "val_fraction")

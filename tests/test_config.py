@@ -11,11 +11,34 @@ from drawart.config import ImageConfig, ModelConfig, RunConfig, TrainConfig
 def custom_config() -> RunConfig:
     """A config where every section differs from the defaults."""
     return RunConfig(
-        model=ModelConfig(height=40, width=24, channels=3, glimpses=7, read_n=3, write_n=9,
-                          attention=False, hidden=64, z=8, window="paper", max_window=0.5, block_in=2),
-        train=TrainConfig(steps=123, lr=2.5e-4, lr_decay_steps=999, batch=4, clip_norm=1.5, seed=42,
-                          checkpoint_every=10, keep_checkpoints=2, steps_per_call=5, unroll=2,
-                          jit_compile=False, gif_every=100),
+        model=ModelConfig(
+            height=40,
+            width=24,
+            channels=3,
+            glimpses=7,
+            read_n=3,
+            write_n=9,
+            attention=False,
+            hidden=64,
+            z=8,
+            window="paper",
+            max_window=0.5,
+            block_in=2,
+        ),
+        train=TrainConfig(
+            steps=123,
+            lr=2.5e-4,
+            lr_decay_steps=999,
+            batch=4,
+            clip_norm=1.5,
+            seed=42,
+            checkpoint_every=10,
+            keep_checkpoints=2,
+            steps_per_call=5,
+            unroll=2,
+            jit_compile=False,
+            gif_every=100,
+        ),
         image=ImageConfig(path="some/pic.png", digest="ab" * 32, size=40, gray=False),
         versions={"python": "3.11.0", "numpy": "1.26.4"},
     )
@@ -53,8 +76,17 @@ def test_missing_sections_and_fields_take_defaults_but_fields_added_later_take_t
     # Before 0.4.0 a run drew from its weights, not from their moving average.
     # Before 0.5.0 a glimpse's write could leave the image or fade to nothing; 0.5.0 confined it
     # to a tenth of its bound and log γ to ±2.
-    old = ModelConfig(window="paper", max_window=1.0, block_in=0, taper=0, confined=False, window_floor=0.1, gamma_range=2.0,
-                      window_rate=1.0, canvas_loss=0.0)
+    old = ModelConfig(
+        window="paper",
+        max_window=1.0,
+        block_in=0,
+        taper=0,
+        confined=False,
+        window_floor=0.1,
+        gamma_range=2.0,
+        window_rate=1.0,
+        canvas_loss=0.0,
+    )
     old_train = TrainConfig(ema=0.0)
     assert RunConfig.from_dict({}) == RunConfig(model=old, train=old_train)
     partial = RunConfig.from_dict({"model": {"glimpses": 5}, "train": {"lr": 1e-3}})
@@ -64,11 +96,13 @@ def test_missing_sections_and_fields_take_defaults_but_fields_added_later_take_t
     # 0.2.0 wrote local windows but knew no taper: its bound narrowed in one step.
     written_by_0_2_0 = {"model": {"window": "local", "max_window": 0.3, "block_in": 8}}
     assert RunConfig.from_dict(written_by_0_2_0).model == replace(
-        RunConfig().model, taper=0, confined=False, window_floor=0.1, gamma_range=2.0, window_rate=1.0)
+        RunConfig().model, taper=0, confined=False, window_floor=0.1, gamma_range=2.0, window_rate=1.0
+    )
     assert RunConfig().model.confined is True
     written_by_0_5_0 = {"model": {"window": "local", "max_window": 0.3, "block_in": 8, "taper": 8, "confined": True}}
-    assert RunConfig.from_dict(written_by_0_5_0).model == replace(RunConfig().model, window_floor=0.1, gamma_range=2.0,
-                                                                  window_rate=1.0)
+    assert RunConfig.from_dict(written_by_0_5_0).model == replace(
+        RunConfig().model, window_floor=0.1, gamma_range=2.0, window_rate=1.0
+    )
     assert (RunConfig().model.window_floor, RunConfig().model.gamma_range) == (0.1, 0.5)
     # Every run before the canvas loss existed scored only the last canvas, as the paper does.
     assert RunConfig.from_dict(written_by_0_5_0).model.canvas_loss == 0.0

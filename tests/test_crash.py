@@ -37,8 +37,17 @@ def test_killed_at_random_moments_the_run_resumes_and_ends_as_if_never_killed(ti
     # One SIGKILL and one SIGINT (Ctrl-C), in random order at random moments once training runs.
     killed = tmp_path / "run"
     report = bench.kill_anywhere(
-        tiny_gray_png, killed, steps=STEPS, every=3, kills=2, rng=random.Random(1),
-        window=0.05, start_up_share=0.0, sigint_share=0.5, compare=False, log=lambda message: None,
+        tiny_gray_png,
+        killed,
+        steps=STEPS,
+        every=3,
+        kills=2,
+        rng=random.Random(1),
+        window=0.05,
+        start_up_share=0.0,
+        sigint_share=0.5,
+        compare=False,
+        log=lambda message: None,
     )
     straight = tmp_path / "never-killed"
     # Each kill that landed was checked by the bench; a life that failed by itself fails the bench.
@@ -91,13 +100,18 @@ def test_a_second_fit_is_refused_while_a_live_process_holds_the_run(tiny_gray_pn
         import sys
         from pathlib import Path
         from drawart.run import RunLock
-        with RunLock(Path({str(run / 'lock')!r})):
+        with RunLock(Path({str(run / "lock")!r})):
             print("locked", flush=True)
             sys.stdin.read()
         """
     )
-    holder = subprocess.Popen([sys.executable, "-c", holder_code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", holder_code],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         before = snapshot(run)

@@ -5,11 +5,10 @@ import pickle
 
 import numpy as np
 import pytest
+from conftest import colourful, digits_images, gray_gradient
 from PIL import Image
 
 from drawart.dataset import DatasetError, LoadedDataset, is_dataset, load_dataset
-
-from conftest import colourful, digits_images, gray_gradient
 
 
 def check_valid(data: LoadedDataset, shape: tuple | None = None) -> None:
@@ -45,7 +44,9 @@ def save_png(folder, name: str, array: np.ndarray) -> None:
 
 def lanczos(channel: np.ndarray, width: int, height: int) -> np.ndarray:
     """Pillow's float LANCZOS resize of one 2-D channel, done here independently of drawart."""
-    return np.asarray(Image.fromarray(channel.astype(np.float32), "F").resize((width, height), Image.Resampling.LANCZOS))
+    return np.asarray(
+        Image.fromarray(channel.astype(np.float32), "F").resize((width, height), Image.Resampling.LANCZOS)
+    )
 
 
 # --- is_dataset ------------------------------------------------------------------------------------
@@ -186,7 +187,9 @@ def test_real_digits_npz(digits_npz):
     assert data.description == "1797 images from array (1797, 8, 8) uint8"
     big = load_dataset(digits_npz, size=16)
     check_valid(big, shape=(1797, 16, 16, 1))
-    np.testing.assert_allclose(big.images[7, ..., 0], np.clip(lanczos(digits_images(8)[7] / 255.0, 16, 16), 0, 1), atol=1e-6)
+    np.testing.assert_allclose(
+        big.images[7, ..., 0], np.clip(lanczos(digits_images(8)[7] / 255.0, 16, 16), 0, 1), atol=1e-6
+    )
 
 
 def test_array_suffix_does_not_matter_content_does(tmp_path):

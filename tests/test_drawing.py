@@ -4,8 +4,8 @@ import math
 
 import numpy as np
 import pytest
-
 from conftest import set_raw_window, tiny_model_config
+
 from drawart import drawing, render, train
 from drawart.config import ModelConfig, RenderConfig, TrainConfig, smooth_by_default
 
@@ -250,7 +250,11 @@ def test_boxes_follow_local_windows_through_the_block_in_and_after():
         (4.0, 2.5, 9 / 3 * s),  # block-in: centred, side up to the whole image
         (4.0, 2.5, 9 / 3 * s),
         None,
-        (4.5 * (1 + math.tanh(place[0] * inset)) - 0.5, 3 * (1 + math.tanh(place[1] * inset)) - 0.5, 0.3 * 9 / 3 * s),  # local
+        (
+            4.5 * (1 + math.tanh(place[0] * inset)) - 0.5,
+            3 * (1 + math.tanh(place[1] * inset)) - 0.5,
+            0.3 * 9 / 3 * s,
+        ),  # local
     ]
     pixels = np.random.default_rng(0).random((6, 9, 1)).astype("float32")
     traced = model.trace(pixels)

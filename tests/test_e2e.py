@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from PIL import Image
-
 from pagetools import needs_chromium, open_page
+from PIL import Image
+from test_cli import TINY
+
 from drawart.cli import cli
 from drawart.progress import psnr
-from test_cli import TINY
 
 
 def drawart(*args) -> str:

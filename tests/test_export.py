@@ -1,4 +1,4 @@
-"""Strokes documents: the schema, the README's account of it, and a redraw from the JSON alone that
+"""Strokes documents: the schema, docs/strokes-schema.md's account of it, and a redraw from the JSON alone that
 matches the model's canvases for both window kinds, gray and RGB, at the training size and finer."""
 
 import json
@@ -6,13 +6,13 @@ import os
 
 import numpy as np
 import pytest
-
 from conftest import tiny_model_config
+from test_cli import fabricated_run
+
 from drawart import export, train
 from drawart.config import TrainConfig
 from drawart.errors import DrawartError
 from drawart.run import RunDir
-from test_cli import fabricated_run
 
 
 def scattered_model(window: str, channels: int):
@@ -54,7 +54,7 @@ def all_keys(value, prefix=""):
         yield from all_keys(value[0])
 
 
-def test_the_document_follows_its_schema_and_the_readme_documents_every_field(repo_root):
+def test_the_document_follows_its_schema_and_the_docs_document_every_field(repo_root):
     model, image = scattered_model("local", 3)
     doc = export.strokes(model, image, step=1234)
     cfg = model.config
@@ -77,14 +77,14 @@ def test_the_document_follows_its_schema_and_the_readme_documents_every_field(re
     window = model.writer.filterbank.window(traced["write"], np.arange(cfg.glimpses)[:, None])
     first = doc["glimpses"][0]["write"]
     assert first["x"] * cfg.width - 0.5 == pytest.approx(float(np.asarray(window.gx)[0, 0]), abs=1e-5)
-    assert first["stride"] * max(cfg.width, cfg.height) == pytest.approx(float(np.asarray(window.delta)[0, 0]), rel=1e-6)
+    assert first["stride"] * max(cfg.width, cfg.height) == pytest.approx(
+        float(np.asarray(window.delta)[0, 0]), rel=1e-6
+    )
 
-    readme = (repo_root / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("### Strokes: the export schema"):]
-    section = section[: section.index("\n## ")]
+    section = (repo_root / "docs" / "strokes-schema.md").read_text(encoding="utf-8")
     assert export.SCHEMA in section
     for key in set(all_keys(doc)):
-        assert f"`{key}`" in section, f"the README's export schema does not document {key!r}"
+        assert f"`{key}`" in section, f"docs/strokes-schema.md does not document {key!r}"
 
 
 def test_strokes_are_stored_once_and_read_back(tmp_path):

@@ -174,8 +174,19 @@ GLIMPSES = 16
 def local_write_bank(shape, max_window, reach, taper, confined=False, **limits):
     """The local write filterbank of a GLIMPSES-glimpse model of `shape` (height, width, N)."""
     height, width, n = shape
-    return Filterbank(n, height, width, kind="local", head="write", max_window=max_window, reach=reach,
-                      glimpses=GLIMPSES, taper=taper, confined=confined, **limits)
+    return Filterbank(
+        n,
+        height,
+        width,
+        kind="local",
+        head="write",
+        max_window=max_window,
+        reach=reach,
+        glimpses=GLIMPSES,
+        taper=taper,
+        confined=confined,
+        **limits,
+    )
 
 
 # A confined write's limits: drawart 0.5.0's, 0.6.0's, and today's defaults (0.7.0's).
@@ -193,13 +204,21 @@ def test_the_write_window_never_exceeds_its_bound(raw, shape, max_window, reach,
     glimpse = np.arange(GLIMPSES)
     bound = np.where(glimpse < reach, 1.0, np.where(glimpse < reach + taper, 1.0, max_window))
     assert (side <= bound * max(height, width) * (1 + 1e-5)).all()
-    sigma_over_delta = np.asarray(bank.window(raw, t).sigma)[:, 0] / np.maximum(np.asarray(bank.window(raw, t).delta)[:, 0], 1e-30)
+    sigma_over_delta = np.asarray(bank.window(raw, t).sigma)[:, 0] / np.maximum(
+        np.asarray(bank.window(raw, t).delta)[:, 0], 1e-30
+    )
     assert ((sigma_over_delta >= 0.5 - 1e-4) | (np.asarray(bank.window(raw, t).delta)[:, 0] < 1e-2)).all()
 
 
 @settings(max_examples=40, deadline=None)
-@given(raw=RAW, shape=SHAPES, max_window=st.floats(0.05, 1.0), reach=st.integers(0, 8), taper=st.integers(0, 8),
-       limits=LIMITS)
+@given(
+    raw=RAW,
+    shape=SHAPES,
+    max_window=st.floats(0.05, 1.0),
+    reach=st.integers(0, 8),
+    taper=st.integers(0, 8),
+    limits=LIMITS,
+)
 def test_a_confined_write_stays_on_the_image_and_always_writes(raw, shape, max_window, reach, taper, limits):
     # Unconfined, training may park a glimpse off the image, raise its γ until it writes nothing or
     # shrink its window to nothing, and from there no gradient brings it back (bench/glimpses.py).
@@ -217,8 +236,9 @@ def test_a_confined_write_stays_on_the_image_and_always_writes(raw, shape, max_w
 @pytest.mark.parametrize("floor,r", [(0.1, 2.0), (0.5, 0.5)])
 def test_confining_changes_only_the_write_centre_intensity_and_least_side(floor, r):
     raw = np.array([[0.4, -2.5, 0.3, -0.2, 5.0]], "float32")
-    window = lambda head, confined: Filterbank(5, 43, 64, kind="local", head=head, reach=1, confined=confined,
-                                               window_floor=floor, gamma_range=r).window(raw, 0)
+    window = lambda head, confined: Filterbank(
+        5, 43, 64, kind="local", head=head, reach=1, confined=confined, window_floor=floor, gamma_range=r
+    ).window(raw, 0)
     free, confined = window("read", False), window("read", True)
     assert all(float(getattr(confined, k)[0, 0]) == float(getattr(free, k)[0, 0]) for k in Window._fields)
     free, confined = window("write", False), window("write", True)
@@ -232,17 +252,18 @@ def test_confining_changes_only_the_write_centre_intensity_and_least_side(floor,
     assert float(free.delta[0, 0]) == pytest.approx(64 / 5 * sigmoid, rel=1e-5)
     assert float(confined.delta[0, 0]) == pytest.approx(64 / 5 * (floor + (1 - floor) * sigmoid), rel=1e-5)
     assert float(confined.var[0, 0]) / float(confined.delta[0, 0]) ** 2 == pytest.approx(
-        float(free.var[0, 0]) / float(free.delta[0, 0]) ** 2, rel=1e-4)  # the same σ/δ
+        float(free.var[0, 0]) / float(free.delta[0, 0]) ** 2, rel=1e-4
+    )  # the same σ/δ
 
 
 @pytest.mark.parametrize("reach,taper", [(8, 8), (0, 4), (3, 1)])
 def test_the_bound_narrows_step_by_step_over_the_taper(reach, taper):
     bounds = np.asarray(side_bound(np.arange(24), 0.3, reach, taper), "float64")
     assert (bounds[:reach] == 1).all()
-    assert bounds[reach + taper:] == pytest.approx(0.3)
-    narrowing = bounds[reach - 1 if reach else 0:reach + taper + 1]
+    assert bounds[reach + taper :] == pytest.approx(0.3)
+    narrowing = bounds[reach - 1 if reach else 0 : reach + taper + 1]
     assert (np.diff(narrowing) < 0).all()  # every taper glimpse is a step narrower than the last
-    assert (bounds[reach:reach + taper] > 0.3).all()
+    assert (bounds[reach : reach + taper] > 0.3).all()
 
 
 def test_no_taper_is_the_one_step_bound_of_0_2_0():
@@ -304,8 +325,8 @@ def test_a_cropped_write_holds_the_whole_window_for_any_raw_parameters(raw, shap
     np.testing.assert_array_equal(gamma_c, gamma)
     for full, crop, start, length in ((fx, fx_c, x0, columns), (fy, fy_c, y0, rows)):
         for i in np.flatnonzero(bounded):
-            inside = full[i, :, start[i]:start[i] + length]
+            inside = full[i, :, start[i] : start[i] + length]
             np.testing.assert_allclose(crop[i], inside, rtol=1e-5, atol=1e-30)
             outside = full[i].copy()
-            outside[:, start[i]:start[i] + length] = 0
+            outside[:, start[i] : start[i] + length] = 0
             assert outside.max() <= 1e-7 * max(full[i].max(), 1e-30)

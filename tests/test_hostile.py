@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import gray_gradient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 from test_cli import TINY, assert_one_line_error, invoke, snapshot
 from test_image import mutated_png
 
-from conftest import gray_gradient
 from drawart.cli import cli
 from drawart.image import load_image
 from drawart.run import RunDir, plan_fit
@@ -65,7 +65,12 @@ def png_claiming(width: int, height: int) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(1 + width))) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(bytes(1 + width)))
+        + chunk(b"IEND", b"")
+    )
 
 
 def png_bytes(array) -> bytes:
@@ -138,7 +143,7 @@ def odd_but_fine(tmp_path, kind) -> tuple[Path, Path]:
         frames[0].save(reference)
     else:  # 16-bit gray PNG
         image = tmp_path / "deep.png"
-        Image.fromarray((np.arange(96, dtype=np.uint16).reshape(8, 12) * 600)).save(image)
+        Image.fromarray(np.arange(96, dtype=np.uint16).reshape(8, 12) * 600).save(image)
         reference = image
     return image, reference
 

@@ -5,13 +5,12 @@ import zlib
 
 import numpy as np
 import pytest
+from conftest import colourful, gray_gradient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
 from drawart.image import ImageError, LoadedImage, load_image, resize_longest
-
-from conftest import colourful, gray_gradient
 
 
 def check_valid(img: LoadedImage, channels: int | None = None) -> None:
@@ -210,7 +209,9 @@ def test_gray_false_on_l_gives_three_equal_channels(tiny_gray_png):
     img = load_image(tiny_gray_png, gray=False)
     check_valid(img, channels=3)
     assert img.is_gray
-    assert np.array_equal(img.pixels[..., 0], img.pixels[..., 1]) and np.array_equal(img.pixels[..., 1], img.pixels[..., 2])
+    assert np.array_equal(img.pixels[..., 0], img.pixels[..., 1]) and np.array_equal(
+        img.pixels[..., 1], img.pixels[..., 2]
+    )
 
 
 def test_digest_stable_and_distinct(tmp_path):
@@ -365,5 +366,7 @@ def test_crc_is_checked(tmp_path):
     start = data.index(b"IDAT")
     length = int.from_bytes(data[start - 4 : start], "big")
     data[start + 10] ^= 0xFF
-    data[start + 4 + length : start + 8 + length] = zlib.crc32(bytes(data[start : start + 4 + length])).to_bytes(4, "big")
+    data[start + 4 + length : start + 8 + length] = zlib.crc32(bytes(data[start : start + 4 + length])).to_bytes(
+        4, "big"
+    )
     _load_or_image_error(tmp_path / "crc.png", bytes(data))

@@ -25,20 +25,73 @@ DATA = Path(__file__).parent / "data"
 LIMITS_0_5_0 = {"window_floor": 0.1, "gamma_range": 2.0}  # a confined write's, as 0.5.0 drew (unused unconfined)
 BEFORE_0_8_0 = {"window_rate": 1.0, "canvas_loss": 0.0}  # windows at the network's rate, the paper's loss
 RELEASES = {
-    "0.1.0": {"window": "paper", "max_window": 1.0, "block_in": 0, "taper": 0, "confined": False, **LIMITS_0_5_0,
-              **BEFORE_0_8_0},
-    "0.2.0": {"window": "local", "max_window": 0.3, "block_in": 2, "taper": 0, "confined": False, **LIMITS_0_5_0,
-              **BEFORE_0_8_0},
-    "0.4.0": {"window": "local", "max_window": 0.3, "block_in": 1, "taper": 1, "confined": False, **LIMITS_0_5_0,
-              **BEFORE_0_8_0},
-    "0.5.0": {"window": "local", "max_window": 0.3, "block_in": 1, "taper": 1, "confined": True, **LIMITS_0_5_0,
-              **BEFORE_0_8_0},
-    "0.6.0": {"window": "local", "max_window": 0.3, "block_in": 1, "taper": 1, "confined": True,
-              "window_floor": 0.5, "gamma_range": 0.5, **BEFORE_0_8_0},
-    "0.7.0": {"window": "local", "max_window": 0.3, "block_in": 1, "taper": 1, "confined": True,
-              "window_floor": 0.1, "gamma_range": 0.5, **BEFORE_0_8_0},
-    "0.8.0": {"window": "local", "max_window": 0.3, "block_in": 1, "taper": 1, "confined": True,
-              "window_floor": 0.1, "gamma_range": 0.5, "window_rate": 1 / 3, "canvas_loss": 0.0},
+    "0.1.0": {
+        "window": "paper",
+        "max_window": 1.0,
+        "block_in": 0,
+        "taper": 0,
+        "confined": False,
+        **LIMITS_0_5_0,
+        **BEFORE_0_8_0,
+    },
+    "0.2.0": {
+        "window": "local",
+        "max_window": 0.3,
+        "block_in": 2,
+        "taper": 0,
+        "confined": False,
+        **LIMITS_0_5_0,
+        **BEFORE_0_8_0,
+    },
+    "0.4.0": {
+        "window": "local",
+        "max_window": 0.3,
+        "block_in": 1,
+        "taper": 1,
+        "confined": False,
+        **LIMITS_0_5_0,
+        **BEFORE_0_8_0,
+    },
+    "0.5.0": {
+        "window": "local",
+        "max_window": 0.3,
+        "block_in": 1,
+        "taper": 1,
+        "confined": True,
+        **LIMITS_0_5_0,
+        **BEFORE_0_8_0,
+    },
+    "0.6.0": {
+        "window": "local",
+        "max_window": 0.3,
+        "block_in": 1,
+        "taper": 1,
+        "confined": True,
+        "window_floor": 0.5,
+        "gamma_range": 0.5,
+        **BEFORE_0_8_0,
+    },
+    "0.7.0": {
+        "window": "local",
+        "max_window": 0.3,
+        "block_in": 1,
+        "taper": 1,
+        "confined": True,
+        "window_floor": 0.1,
+        "gamma_range": 0.5,
+        **BEFORE_0_8_0,
+    },
+    "0.8.0": {
+        "window": "local",
+        "max_window": 0.3,
+        "block_in": 1,
+        "taper": 1,
+        "confined": True,
+        "window_floor": 0.1,
+        "gamma_range": 0.5,
+        "window_rate": 1 / 3,
+        "canvas_loss": 0.0,
+    },
 }
 # The moving average each release drew from (0: the weights themselves).
 EMA = {"0.1.0": 0.0, "0.2.0": 0.0, "0.4.0": 0.99, "0.5.0": 0.99, "0.6.0": 0.99, "0.7.0": 0.99, "0.8.0": 0.99}
@@ -78,8 +131,12 @@ def drawn(model, pixels, name, expected):
     for key in ("read", "write"):
         np.testing.assert_allclose(traced[key], expected[f"{name}/{key}"], atol=1e-5)
     cfg = model.config
-    np.testing.assert_allclose(drawing.windows(traced["write"], cfg.write_n, model, 1.0, "write"), expected[f"{name}/write_boxes"], atol=1e-5)
-    np.testing.assert_allclose(drawing.windows(traced["read"], cfg.read_n, model, 1.0, "read"), expected[f"{name}/read_boxes"], atol=1e-5)
+    np.testing.assert_allclose(
+        drawing.windows(traced["write"], cfg.write_n, model, 1.0, "write"), expected[f"{name}/write_boxes"], atol=1e-5
+    )
+    np.testing.assert_allclose(
+        drawing.windows(traced["read"], cfg.read_n, model, 1.0, "read"), expected[f"{name}/read_boxes"], atol=1e-5
+    )
     # The release's default render: 0.1.0 drew the training pixels upscaled into blocks (and so does
     # any paper-window run by default), 0.2.0 smooth local strokes.
     frames = drawing.reconstruction_frames(model, pixels, RenderConfig(scale=4)).astype(int)
@@ -108,12 +165,16 @@ def test_its_checkpoint_and_milestones_draw_what_the_release_drew(run, expected)
 
 
 def test_it_resumes_as_the_release_resumed_it(run, release, expected):
-    result = CliRunner().invoke(cli, ["fit", str(DATA / "chelsea-24.png"), "--out", str(run.path), "--steps", "70", "-q"])
+    result = CliRunner().invoke(
+        cli, ["fit", str(DATA / "chelsea-24.png"), "--out", str(run.path), "--steps", "70", "-q"]
+    )
     assert result.exit_code == 0, result.output
     assert "from step 60" in result.output
     config = run.read_config()
     assert config.train.steps == 70
-    assert {name: getattr(config.model, name) for name in RELEASES[release]} == RELEASES[release]  # the new default never reaches it
+    assert {name: getattr(config.model, name) for name in RELEASES[release]} == RELEASES[
+        release
+    ]  # the new default never reaches it
     assert config.train.ema == EMA[release]
     model, step = train.load_model(run)
     assert step == 70

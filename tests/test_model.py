@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from conftest import tiny_model_config
+
 from drawart import train
 from drawart.config import TrainConfig
 from drawart.model import Sampler
@@ -312,8 +312,13 @@ def test_cropped_writes_train_as_whole_image_writes():
 
 @pytest.mark.parametrize("window", ["local", "paper"])
 def test_the_canvas_loss_adds_each_weighted_canvas_after_the_block_in(window):
-    config = tiny_model_config(channels=3, glimpses=6, window=window, canvas_loss=0.6,
-                               **({"block_in": 2, "taper": 1} if window == "local" else {}))
+    config = tiny_model_config(
+        channels=3,
+        glimpses=6,
+        window=window,
+        canvas_loss=0.6,
+        **({"block_in": 2, "taper": 1} if window == "local" else {}),
+    )
     model = model_for(config)
     image = np.random.default_rng(0).random((6, 9, 3)).astype("float32")
     x = tiled(model, image, 2)

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from pagetools import as_rgb, inline_data, needs_chromium, open_page
-from drawart import export, page, train
-from drawart.config import ImageConfig, RunConfig, TrainConfig
-from drawart.image import load_image
-from drawart import run as rundir
-from drawart.run import RunDir, append_metrics, save_checkpoint
-from drawart.progress import psnr
 from test_cli import fabricated_run
 from test_export import scattered_model
+
+from drawart import export, page, train
+from drawart import run as rundir
+from drawart.config import ImageConfig, RunConfig, TrainConfig
+from drawart.image import load_image
+from drawart.progress import psnr
+from drawart.run import RunDir, append_metrics, save_checkpoint
 
 
 def made_run(folder: Path, window: str, gray: bool) -> RunDir:
@@ -30,7 +30,8 @@ def made_run(folder: Path, window: str, gray: bool) -> RunDir:
     loaded = load_image(Path(__file__).parent / "data" / "chelsea-24.png", size=max(cfg.width, cfg.height), gray=gray)
     assert loaded.pixels.shape == (cfg.height, cfg.width, channels)
     config = RunConfig(
-        model=cfg, train=TrainConfig(steps=6, gif_every=3, checkpoint_every=6, jit_compile=False, ema=0.0),
+        model=cfg,
+        train=TrainConfig(steps=6, gif_every=3, checkpoint_every=6, jit_compile=False, ema=0.0),
         image=ImageConfig(path="chelsea-24.png", digest=loaded.digest, size=cfg.width, gray=gray),
     )
     run = RunDir(folder)
@@ -43,7 +44,17 @@ def made_run(folder: Path, window: str, gray: bool) -> RunDir:
                 weight.assign(weight.numpy() + rng.normal(0, 0.3, weight.shape).astype("float32"))
         save_checkpoint(run.milestones, step, lambda prefix: train.save_weights(model, prefix))
         export.store(run, export.strokes(model, loaded.pixels, step))
-        append_metrics(run.metrics_path, {"step": step, "loss": 90.0 - step, "recon": 88.0 - step, "kl": 2.0, "psnr": 10.0 + step, "seconds": 2.0 * step})
+        append_metrics(
+            run.metrics_path,
+            {
+                "step": step,
+                "loss": 90.0 - step,
+                "recon": 88.0 - step,
+                "kl": 2.0,
+                "psnr": 10.0 + step,
+                "seconds": 2.0 * step,
+            },
+        )
     save_checkpoint(run.checkpoints, 6, train.TrainingState(model).write)
     page.write_page(run)
     return run
@@ -70,7 +81,9 @@ class Links(HTMLParser):
 def external(text: str) -> list[str]:
     parser = Links()
     parser.feed(text)
-    return [link for link in parser.links if not link.startswith(("data:", "#"))] + sorted(parser.tags & {"link", "iframe", "object", "embed"})
+    return [link for link in parser.links if not link.startswith(("data:", "#"))] + sorted(
+        parser.tags & {"link", "iframe", "object", "embed"}
+    )
 
 
 def assert_carries(packed: dict, doc: dict) -> None:
@@ -147,9 +160,18 @@ def test_long_runs_embed_evenly_spaced_milestones_and_curves():
 def fake_strokes(step: int, rng, n: int = 6, glimpses: int = 3) -> dict:
     window = {"x": 0.5, "y": 0.5, "stride": 0.1, "sigma": 0.05, "gamma": 1.0}
     return {
-        "schema": export.SCHEMA, "step": step, "seed": 0, "image": {"width": 9, "height": 6, "channels": 1},
-        "window": "local", "write_n": n, "read_n": 2, "canvas_start": [0.0],
-        "glimpses": [{"write": window, "read": window, "patch": export._short(rng.normal(size=(1, n, n)))} for _ in range(glimpses)],
+        "schema": export.SCHEMA,
+        "step": step,
+        "seed": 0,
+        "image": {"width": 9, "height": 6, "channels": 1},
+        "window": "local",
+        "write_n": n,
+        "read_n": 2,
+        "canvas_start": [0.0],
+        "glimpses": [
+            {"write": window, "read": window, "patch": export._short(rng.normal(size=(1, n, n)))}
+            for _ in range(glimpses)
+        ],
     }
 
 

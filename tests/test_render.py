@@ -179,8 +179,9 @@ def test_gif_keeps_identical_consecutive_frames():
 def test_gif_rgb_with_boxes_and_target_is_close():
     rgb = _canvases(3)
     boxes = np.tile([[6.0, 4.0, 1.0, 0.5]], (T, 1))
-    frames = render.drawing_frames(rgb, scale=4, read_boxes=boxes, write_boxes=boxes * [0.5, 1, 1, 1], read_n=4,
-                                   write_n=3, target=rgb[0])
+    frames = render.drawing_frames(
+        rgb, scale=4, read_boxes=boxes, write_boxes=boxes * [0.5, 1, 1, 1], read_n=4, write_n=3, target=rgb[0]
+    )
     im, decoded, durations = _decode_gif(render.encode_gif(frames, render.frame_durations(T + 1)))
     assert len(decoded) == T + 1
     assert im.size == (frames.shape[2], frames.shape[1])

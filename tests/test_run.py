@@ -238,11 +238,14 @@ def test_latest_good_checkpoint_prefers_newest_in_either_folder(tmp_path):
     save_checkpoint(checkpoints, 30, fake_writer())
     warnings = []
     assert latest_good_checkpoint([checkpoints, milestones], warn=warnings.append) == (
-        40, str(newest / CHECKPOINT_PREFIX))
+        40,
+        str(newest / CHECKPOINT_PREFIX),
+    )
     assert warnings == []
     newest_m = save_checkpoint(milestones, 50, fake_writer())
     assert latest_good_checkpoint([checkpoints, milestones], warn=warnings.append)[1] == str(
-        newest_m / CHECKPOINT_PREFIX)
+        newest_m / CHECKPOINT_PREFIX
+    )
 
 
 def test_latest_good_checkpoint_none(tmp_path):
@@ -359,8 +362,7 @@ def test_metrics_half_written_header_is_trimmed(tmp_path):
 
 def test_metrics_values_round_trip_exactly(tmp_path):
     path = tmp_path / "metrics.csv"
-    values = {"step": 7, "loss": 0.1 + 0.2, "recon": 1 / 3, "kl": 1e-300, "psnr": 123456.789012345678,
-              "seconds": 2.0}
+    values = {"step": 7, "loss": 0.1 + 0.2, "recon": 1 / 3, "kl": 1e-300, "psnr": 123456.789012345678, "seconds": 2.0}
     append_metrics(path, values)
     header, line = read_rows(path)
     parsed = dict(zip(header, line))
@@ -449,6 +451,7 @@ def test_plan_fit_new_run_writes_nothing(tmp_path, tiny_gray_png):
     assert len(plan.config.image.digest) == 64
     assert plan.config.image.gray is True and plan.config.image.size == 24
     import drawart  # the code's own version, not what an (editable) install's metadata says
+
     assert plan.config.versions["drawart"] == drawart.__version__
     assert plan.config.image.path == str(tiny_gray_png)
     assert plan.config.train == TrainConfig()
@@ -700,7 +703,7 @@ def test_lock_of_a_dead_process_is_free(tmp_path):
         import os
         from pathlib import Path
         from drawart.run import RunLock
-        RunLock(Path({str(tmp_path / 'lock')!r})).__enter__()
+        RunLock(Path({str(tmp_path / "lock")!r})).__enter__()
         print(os.getpid(), flush=True)
         os._exit(0)  # dies holding the lock: no __exit__
         """
@@ -719,7 +722,7 @@ def test_lock_held_by_another_process(tmp_path):
         import os, sys
         from pathlib import Path
         from drawart.run import RunLock
-        with RunLock(Path({str(tmp_path / 'lock')!r})):
+        with RunLock(Path({str(tmp_path / "lock")!r})):
             print(os.getpid(), flush=True)
             sys.stdin.read()  # hold until the parent closes stdin
         """
@@ -754,7 +757,14 @@ def test_last_metrics_row_reads_without_touching_the_file(tmp_path):
     with open(path, "a") as f:
         f.write("150,2.1,1.")  # a crash mid-row
     before = path.read_bytes()
-    assert rundir.last_metrics_row(path) == {"step": 100, "loss": 2.5, "recon": 2.0, "kl": 0.5, "psnr": 21.5, "seconds": 8.0}
+    assert rundir.last_metrics_row(path) == {
+        "step": 100,
+        "loss": 2.5,
+        "recon": 2.0,
+        "kl": 0.5,
+        "psnr": 21.5,
+        "seconds": 8.0,
+    }
     assert path.read_bytes() == before  # `drawart info` may run while fit appends
     header_only = tmp_path / "header.csv"
     header_only.write_text(",".join(METRICS_COLUMNS) + "\n")

@@ -4,8 +4,8 @@ import math
 
 import numpy as np
 import pytest
-
 from conftest import tiny_model_config
+
 from drawart import strokes, train
 from drawart.config import TrainConfig
 from drawart.progress import psnr
@@ -20,7 +20,9 @@ def test_changed_counts_visible_changes_per_glimpse():
 
 
 def test_measure_reports_every_glimpse_of_a_model():
-    config = tiny_model_config(height=12, width=16, glimpses=6, write_n=4, window="local", block_in=2, taper=0, max_window=0.25)
+    config = tiny_model_config(
+        height=12, width=16, glimpses=6, write_n=4, window="local", block_in=2, taper=0, max_window=0.25
+    )
     model = train.build_model(config, TrainConfig(jit_compile=False))
     pixels = np.random.default_rng(0).random((12, 16, 1)).astype("float32")
     measured = strokes.measure(model, pixels)

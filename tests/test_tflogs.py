@@ -52,7 +52,9 @@ def test_a_real_command_starts_quietly_and_shows_tensorflows_lines_when_asked(tm
     environment["PYTHONPATH"] = str(repo_root) + os.pathsep + environment.get("PYTHONPATH", "")
     # Both at once: each spends its seconds importing TensorFlow.
     quiet = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    loud = subprocess.Popen(command, env={**environment, tflogs.OPT_IN: "1"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    loud = subprocess.Popen(
+        command, env={**environment, tflogs.OPT_IN: "1"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     (out, err), (loud_out, loud_err) = quiet.communicate(timeout=300), loud.communicate(timeout=300)
     assert quiet.returncode == 0 and loud.returncode == 0, err + loud_err
     assert err == ""  # not one line: TensorFlow started, and said nothing

@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
-
 from conftest import tiny_model_config
-from drawart.batches import TrainingData
-from drawart.averaging import drawn_by_average
+
 from drawart import train
+from drawart.averaging import drawn_by_average
+from drawart.batches import TrainingData
 from drawart.config import RunConfig, TrainConfig
 from drawart.run import RunDir
 
@@ -30,7 +30,9 @@ def test_chunks_end_on_every_boundary(start, total, every, want):
 def run_fit(path, steps, **changes):
     config = RunConfig(
         model=tiny_model_config(),
-        train=TrainConfig(**{"steps": steps, "checkpoint_every": 6, "steps_per_call": 4, "keep_checkpoints": 2, **changes}),
+        train=TrainConfig(
+            **{"steps": steps, "checkpoint_every": 6, "steps_per_call": 4, "keep_checkpoints": 2, **changes}
+        ),
     )
     run = RunDir(path)
     if not run.exists():
@@ -120,11 +122,15 @@ def test_a_diverging_run_stops_naming_its_last_good_checkpoint(tmp_path, monkeyp
 
 def test_a_checkpoint_due_during_skipped_steps_waits_for_a_healthy_one(tmp_path, monkeypatch):
     nan_from(monkeypatch, [3, 7])  # steps 4 and 8, each the last of its call
-    _, _, step, messages = run_fit(tmp_path / "run", 12, jit_compile=False, steps_per_call=2,
-                                   checkpoint_every=4, keep_checkpoints=5)
+    _, _, step, messages = run_fit(
+        tmp_path / "run", 12, jit_compile=False, steps_per_call=2, checkpoint_every=4, keep_checkpoints=5
+    )
     assert step == 12
     assert sorted(p.name for p in RunDir(tmp_path / "run").checkpoints.iterdir()) == [
-        "step-0000006", "step-0000010", "step-0000012"]
+        "step-0000006",
+        "step-0000010",
+        "step-0000012",
+    ]
     assert sum("warning: 1 of steps" in m for m in messages) == 2
 
 
@@ -175,14 +181,39 @@ def drawart_on_two_cpus(*args):
     import sys
 
     command = [sys.executable, "-c", SPLIT_CPU_AND_RUN_DRAWART, *map(str, args)]
-    return subprocess.run(command, capture_output=True, text=True, env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    return subprocess.run(
+        command, capture_output=True, text=True, env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    )
 
 
 def test_mirrored_over_two_devices_matches_one_device(digits_npz, tmp_path):
     common = [
-        digits_npz, "--size", "8", "--glimpses", "4", "--hidden", "16", "--z", "4", "--read-n", "2", "--write-n", "3",
-        "--batch", "8", "--steps", "12", "--steps-per-call", "4", "--checkpoint-every", "6", "--gif-every", "6",
-        "--val-fraction", "0.1", "-q",
+        digits_npz,
+        "--size",
+        "8",
+        "--glimpses",
+        "4",
+        "--hidden",
+        "16",
+        "--z",
+        "4",
+        "--read-n",
+        "2",
+        "--write-n",
+        "3",
+        "--batch",
+        "8",
+        "--steps",
+        "12",
+        "--steps-per-call",
+        "4",
+        "--checkpoint-every",
+        "6",
+        "--gif-every",
+        "6",
+        "--val-fraction",
+        "0.1",
+        "-q",
     ]
     mirrored = drawart_on_two_cpus("fit", *common, "--out", tmp_path / "mirrored", "--strategy", "mirrored")
     assert mirrored.returncode == 0, mirrored.stderr
@@ -201,14 +232,37 @@ def test_mirrored_over_two_devices_matches_one_device(digits_npz, tmp_path):
     for wa, wb in zip(a.weights, b.weights):
         np.testing.assert_allclose(wa.numpy(), wb.numpy(), atol=2e-5, rtol=1e-3, err_msg=wa.path)
     for name in ("metrics.csv", "validation.csv"):
-        rows = lambda run: np.array([line.split(",")[:4] for line in (tmp_path / run / name).read_text().splitlines()[1:]], float)
+        rows = lambda run, name=name: np.array(
+            [line.split(",")[:4] for line in (tmp_path / run / name).read_text().splitlines()[1:]], float
+        )
         np.testing.assert_allclose(rows("mirrored"), rows("single"), rtol=1e-4)
-    assert sorted(p.name for p in (tmp_path / "mirrored" / "gifs").glob("*.gif")) == ["step-0000006.gif", "step-0000012.gif"]
+    assert sorted(p.name for p in (tmp_path / "mirrored" / "gifs").glob("*.gif")) == [
+        "step-0000006.gif",
+        "step-0000012.gif",
+    ]
 
 
 def test_mirrored_refuses_a_batch_that_does_not_split_evenly(digits_npz, tmp_path):
-    result = drawart_on_two_cpus("fit", digits_npz, "--size", "8", "--glimpses", "2", "--hidden", "8", "--z", "2",
-                                 "--batch", "3", "--steps", "2", "--strategy", "mirrored", "--out", tmp_path / "run")
+    result = drawart_on_two_cpus(
+        "fit",
+        digits_npz,
+        "--size",
+        "8",
+        "--glimpses",
+        "2",
+        "--hidden",
+        "8",
+        "--z",
+        "2",
+        "--batch",
+        "3",
+        "--steps",
+        "2",
+        "--strategy",
+        "mirrored",
+        "--out",
+        tmp_path / "run",
+    )
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert errors == ["error: --batch 3 cannot be split evenly over 2 devices: use a multiple of the device count"]
