@@ -1,0 +1,91 @@
+"""The public Python API: open a run, and get its model, frames and strokes at a kept step.
+
+Everything here is reachable from the package's top level (`drawart.open_run`); the modules
+behind it are free to move. Nothing imports TensorFlow until a model is asked for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from drawart.config import RenderConfig, RunConfig, smooth_by_default
+from drawart.errors import DrawartError
+from drawart.run import RunDir, list_checkpoints
+
+
+class Run:
+    """A run directory made by `drawart fit`, read-only: what it trained on and what it draws."""
+
+    def __init__(self, path: str | Path):
+        self._run = RunDir(Path(path))
+        if not self._run.exists():
+            raise DrawartError(
+                f"{self._run.path} is not a drawart run (no config.json): pass a run made by drawart fit"
+            )
+        self.config: RunConfig = self._run.read_config()
+
+    @property
+    def path(self) -> Path:
+        return self._run.path
+
+    @property
+    def image(self) -> np.ndarray:
+        """The image its strokes redraw, (H, W, C) floats in [0, 1], exactly as trained on."""
+        from drawart.export import drawn_image
+
+        return drawn_image(self._run.training_data(self.config))
+
+    @property
+    def milestones(self) -> list[int]:
+        """Steps whose weights were kept at every --gif-every."""
+        return [step for step, _ in list_checkpoints(self._run.milestones)]
+
+    @property
+    def steps(self) -> list[int]:
+        """Every step whose weights are kept: the milestones and the newest intact checkpoint."""
+        from drawart.export import drawable_steps
+
+        return drawable_steps(self._run)
+
+    def model(self, step: int | None = None):
+        """The DRAW model (a keras.Model) with the drawing's weights at `step` (the newest if None)."""
+        from drawart.export import choose_step
+        from drawart.tflogs import start_tensorflow
+
+        step = choose_step(self._run, step)
+        start_tensorflow()
+        from drawart import train
+
+        model, latest = train.load_model(self._run)
+        if step != latest:
+            restore = dict(train.milestone_weights(self._run, model))[step]
+            restore()
+        return model
+
+    def frames(self, step: int | None = None, **options) -> np.ndarray:
+        """uint8 frames (T+1, H, W, C) of the drawing at `step`, as `drawart gif` draws it.
+
+        `options` are RenderConfig's fields (boxes, scale, seed, ...), e.g. `frames(boxes=False)`.
+        """
+        from drawart import drawing
+
+        render = RenderConfig(**options)
+        if "smooth" not in options:
+            render = replace(render, smooth=smooth_by_default(self.config.model))
+        pixels = self._run.training_data(self.config).shown(render.shown)
+        return drawing.reconstruction_frames(self.model(step), pixels, render)
+
+    def strokes(self, step: int | None = None) -> dict:
+        """The strokes document (schema drawart-strokes/1, docs/strokes-schema.md) at `step`."""
+        from drawart import export
+
+        step = export.choose_step(self._run, step)
+        return export.stored(self._run, step) or export.strokes(self.model(step), self.image, step)
+
+
+def open_run(path: str | Path) -> Run:
+    """The run at `path` (a directory made by `drawart fit`)."""
+    return Run(path)
