@@ -34,9 +34,7 @@ class Run:
     @property
     def image(self) -> np.ndarray:
         """The image its strokes redraw, (H, W, C) floats in [0, 1], exactly as trained on."""
-        from drawart.export import drawn_image
-
-        return drawn_image(self._run.training_data(self.config))
+        return self._run.training_data(self.config).drawn
 
     @property
     def milestones(self) -> list[int]:
@@ -83,9 +81,35 @@ class Run:
         from drawart import export
 
         step = export.choose_step(self._run, step)
-        return export.stored(self._run, step) or export.strokes(self.model(step), self.image, step)
+        doc = export.stored(self._run, step) or trace_steps(self._run, [step]).get(step)
+        if doc is None:
+            raise DrawartError(f"the weights {self.path} kept at step {step} are damaged: pick another step")
+        return doc
 
 
 def open_run(path: str | Path) -> Run:
     """The run at `path` (a directory made by `drawart fit`)."""
     return Run(path)
+
+
+def trace_steps(run: RunDir, steps: list[int]) -> dict[int, dict]:
+    """Strokes of the weights kept at each of `steps` (a damaged milestone gives none), stored in
+    the run when it is writable. Imports TensorFlow."""
+    from drawart import train
+    from drawart.export import store, strokes
+
+    image = run.training_data(run.read_config()).drawn
+    model, latest = train.load_model(run)
+    found = {}
+    if latest in steps:  # before any milestone's weights replace the newest checkpoint's
+        found[latest] = strokes(model, image, latest)
+    for step, restore in train.milestone_weights(run, model):
+        if step in steps and step not in found:
+            restore()
+            found[step] = strokes(model, image, step)
+    for doc in found.values():
+        try:
+            store(run, doc)
+        except OSError:
+            pass  # a read-only run: the strokes are traced again next time
+    return found

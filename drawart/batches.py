@@ -88,6 +88,13 @@ class TrainingData:
     def plan(self, batch: int, seed: int) -> BatchPlan:
         return BatchPlan(self.train, batch, seed)
 
+    @property
+    def drawn(self) -> np.ndarray:
+        """The image (H, W, C) whose strokes a run exports and measures: its picture, or the first
+        image a data set's GIFs redraw (its first held-out image)."""
+        shown = self.shown(1)
+        return shown if self.single else shown[0]
+
     def shown(self, count: int) -> np.ndarray:
         """What milestone GIFs redraw: the picture (H, W, C), or for a data set a fixed set
         (K, H, W, C) of its first `count` held-out images (training images if none are held out)."""

@@ -487,7 +487,7 @@ def _drawing_line(run, config) -> str:
     if doc is None:
         return "not measured yet (at the first milestone or the end of fit)"
     try:
-        image = export.drawn_image(run.training_data(config))
+        image = run.training_data(config).drawn
     except DrawartError as err:
         return f"not measured: {err}"
     return f"step {doc['step']}: {export.drawing_progress(doc, image).describe()}"
@@ -535,7 +535,9 @@ def export_strokes(run_dir, step, output):
     doc = export.stored(run, step)
     if doc is None:
         quiet_tensorflow()
-        doc = export.trace_steps(run, [step]).get(step)  # stored in RUN/strokes/ when writable
+        from drawart import api
+
+        doc = api.trace_steps(run, [step]).get(step)  # stored in RUN/strokes/ when writable
         if doc is None:
             raise DrawartError(f"the weights {run.path} kept at step {step} are damaged: pick another --step")
     if to_stdout:
@@ -575,10 +577,12 @@ def page(run_dir, step, output):
         if missing:
             click.echo(f"tracing the strokes of step {', '.join(map(str, missing))} (stored in {run.strokes})")
             quiet_tensorflow()
-            traced = export.trace_steps(run, missing)
+            from drawart import api
+
+            traced = api.trace_steps(run, missing)
         # a read-only run keeps what was traced in memory only
         docs = ChainMap(traced, export.StoredStrokes(run, kept))
-    html = runpage.page_html(run, docs, kept, step, export.drawn_image(run.training_data(config)))
+    html = runpage.page_html(run, docs, kept, step, run.training_data(config).drawn)
     _write_output(output, html.encode("utf-8"))
 
 

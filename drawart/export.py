@@ -7,13 +7,12 @@ JavaScript at the browser's own pixel size. Tests hold both to the model's canva
 
 Each milestone's strokes are stored once, in RUN/strokes/step-NNNNNNN.json, when `fit` reaches it,
 so the page is assembled without tracing older milestones again. The model is handed in:
-nothing here imports TensorFlow, except `trace_steps`, which loads a run's weights.
+nothing here imports TensorFlow.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -21,27 +20,10 @@ import numpy as np
 from drawart import run as rundir
 from drawart.config import RenderConfig
 from drawart.errors import DrawartError
+from drawart.filters import axis_filters
 from drawart.progress import Progress
 
 SCHEMA = "drawart-strokes/1"
-# The paper's filter rows are normalised by their sum plus this (filterbank._EPS), for rows whose
-# every weight underflows.
-PAPER_EPS = 1e-8
-# Shown on a grid finer than the training image, a local stroke is widened by a Gaussian of this σ
-# (in training pixels), at most: the network only ever saw its strokes at pixel centres, and
-# strokes finer than a pixel, drawn finely, read as speckle between them (camera.png at 48 px, 4×).
-DISPLAY_BLUR = 0.5
-
-
-def display_blur(scale: float) -> float:
-    """The variance (training pixels²) added to a local stroke drawn at `scale` times the training size.
-
-    λ²(1 − 1/s²): 0 at the training size, so a drawing there is exactly what was trained, and
-    growing smoothly to λ² as the grid gets finer. Ink is kept: each filter keeps its area.
-    """
-    return DISPLAY_BLUR**2 * max(0.0, 1 - 1 / scale**2)
-
-
 # ---------------------------------------------------------------------------------------------
 # The document
 
@@ -132,38 +114,12 @@ def drawing_progress(doc: dict, image: np.ndarray) -> Progress:
     return Progress.of(redraw(doc), image)
 
 
-def axis_filters(centre: float, window: dict, n: int, size: int, scale: float, longest: int, kind: str) -> np.ndarray:
-    """(N, size) filter rows along one axis of the output grid, as docs/strokes-schema.md writes them.
-
-    `centre` is the window's centre in training pixels from the image's edge (x·W or y·H). Output
-    pixel j's centre is at j + 0.5 output pixels from the edge, and filter i's at
-    μ_i = (centre + (i − (N−1)/2)·stride·L)·scale, with σ·L·scale its spread (L: longest side);
-    a local stroke's σ·L widened to √((σ·L)² + display_blur(scale)).
-    """
-    mu = (centre + (np.arange(n) - (n - 1) / 2) * window["stride"] * longest) * scale
-    sigma = window["sigma"] * longest  # training pixels
-    if kind == "local":
-        sigma = math.sqrt(sigma**2 + display_blur(scale))
-    weights = np.exp(-(((np.arange(size) + 0.5)[None, :] - mu[:, None]) ** 2) / (2 * (sigma * scale) ** 2))
-    if kind == "paper":  # each row sums to `scale` over the output's pixels
-        return scale * weights / (weights.sum(axis=1, keepdims=True) + PAPER_EPS)
-    # local: a Gaussian of unit area in training pixels, times the stride: resolution-free
-    return weights * (window["stride"] * longest / sigma) / math.sqrt(2 * math.pi)
-
-
 def _sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
 
 # ---------------------------------------------------------------------------------------------
 # A run's strokes: which steps, stored once, traced when missing
-
-
-def drawn_image(data) -> np.ndarray:
-    """The image (H, W, C) whose strokes a run exports: its picture, or the first image a data
-    set's GIFs redraw (its first held-out image)."""
-    shown = data.shown(1)
-    return shown if data.single else shown[0]
 
 
 def drawable_steps(run: rundir.RunDir) -> list[int]:
@@ -240,34 +196,3 @@ def store(run: rundir.RunDir, doc: dict) -> None:
         return
     run.strokes.mkdir(exist_ok=True)
     rundir.atomic_write_bytes(stored_path(run, doc["step"]), to_json(doc).encode("utf-8"))
-
-
-def run_strokes(run: rundir.RunDir, steps: list[int]) -> dict[int, dict]:
-    """{step: strokes} for `steps`: stored ones read back, the others traced (see `trace_steps`)."""
-    docs = {step: stored(run, step) for step in steps}
-    missing = [step for step, doc in docs.items() if doc is None]
-    if missing:
-        docs.update(trace_steps(run, missing))
-    return {step: doc for step, doc in docs.items() if doc is not None}
-
-
-def trace_steps(run: rundir.RunDir, steps: list[int]) -> dict[int, dict]:
-    """Strokes of the weights kept at each of `steps` (a damaged milestone gives none), stored in
-    the run when it is writable. Imports TensorFlow."""
-    from drawart import train
-
-    image = drawn_image(run.training_data(run.read_config()))
-    model, latest = train.load_model(run)
-    found = {}
-    if latest in steps:  # before any milestone's weights replace the newest checkpoint's
-        found[latest] = strokes(model, image, latest)
-    for step, restore in train.milestone_weights(run, model):
-        if step in steps and step not in found:
-            restore()
-            found[step] = strokes(model, image, step)
-    for doc in found.values():
-        try:
-            store(run, doc)
-        except OSError:
-            pass  # a read-only run: the strokes are traced again next time
-    return found

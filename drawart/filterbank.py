@@ -46,10 +46,8 @@ import numpy as np
 from keras import ops
 
 from drawart.config import WINDOWS, ModelConfig
-from drawart.export import display_blur
+from drawart.filters import PAPER_EPS, display_blur
 
-# Keeps the paper's row normaliser away from zero when every filter weight underflows.
-_EPS = 1e-8
 # σ/δ of a local window lies in [SPREAD_MIN, SPREAD_MAX]. Below 0.5 the summed filters leave
 # gaps; above ~0.9 they sag by over 4% from the second filter centre to the window's middle.
 SPREAD_MIN, SPREAD_MAX = 0.5, 0.9
@@ -231,7 +229,7 @@ class Filterbank(keras.layers.Layer):
         var = window.var if self.kind == "paper" else window.var + display_blur(s)
         weights = ops.exp(-ops.square(pixels - mu[:, :, None]) / (2 * var[:, :, None]))
         if self.kind == "paper":  # each row sums to 1 over the image's pixels
-            return s * weights / (ops.sum(weights, axis=-1, keepdims=True) + _EPS)
+            return s * weights / (ops.sum(weights, axis=-1, keepdims=True) + PAPER_EPS)
         area = math.sqrt(2 * math.pi) * ops.sqrt(var)[:, :, None]
         if self.head == "write":
             area = area / window.delta[:, :, None]

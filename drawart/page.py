@@ -56,7 +56,7 @@ def write_page(
     if docs is None:
         docs = export.StoredStrokes(run, kept)
     if image is None:
-        image = export.drawn_image(run.training_data(run.read_config()))
+        image = run.training_data(run.read_config()).drawn
     path = Path(path or run.page_path)
     rundir.atomic_write_bytes(path, page_html(run, docs, kept, selected, image).encode("utf-8"))
     return path

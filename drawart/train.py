@@ -39,7 +39,6 @@ from drawart.callbacks import (
 )
 from drawart.config import ModelConfig, RenderConfig, RunConfig, TrainConfig, smooth_by_default
 from drawart.errors import DrawartError, Interrupted
-from drawart.export import drawn_image
 from drawart.model import DrawModel
 
 
@@ -262,8 +261,8 @@ def fit(run: rundir.RunDir, data: TrainingData, config: RunConfig, echo=print, e
         ),
         MetricsLog(run, clock, every, train.steps),
         TensorBoardLog(run.tensorboard, shown, every, train.checkpoint_every, train.steps),
-        RunPage(run, drawn_image(data), train.gif_every, train.steps),
-        *([DrawingCheck(run, drawn_image(data), train.gif_every, train.steps, echo)] if config.model.attention else []),
+        RunPage(run, data.drawn, train.gif_every, train.steps),
+        *([DrawingCheck(run, data.drawn, train.gif_every, train.steps, echo)] if config.model.attention else []),
         *extra_callbacks,
         *filter(None, [progress_callback(progress, train.steps, echo)]),
     ]

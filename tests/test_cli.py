@@ -344,7 +344,6 @@ def test_info_reports_the_run_without_tensorflow(tmp_path):
 
 def test_info_tells_how_the_newest_milestone_draws(drawn_run, tmp_path):
     from drawart import train
-    from drawart.export import drawn_image
     from drawart.progress import Progress
     from drawart.run import RunDir
 
@@ -356,7 +355,7 @@ def test_info_tells_how_the_newest_milestone_draws(drawn_run, tmp_path):
     from drawart import export
 
     model, step = train.load_model(run)  # drawing by the weights' moving average, as milestones do
-    image = drawn_image(run.training_data(run.read_config()))
+    image = run.training_data(run.read_config()).drawn
     stored = export.drawing_progress(export.stored(run, step), image)
     np.testing.assert_allclose(stored.psnr, Progress.of(model.trace(image)["canvases"], image).psnr, atol=1e-3)
     assert line == f"drawing:      step {step}: {stored.describe()}"
@@ -678,7 +677,6 @@ def test_gif_of_a_data_set_redraws_a_fixed_grid_of_held_out_digits(digits_run):
 def test_the_page_of_a_data_set_shows_the_held_out_bound_and_a_held_out_digit(digits_run):
     import base64
 
-    from drawart import export
     from drawart.run import RunDir
 
     run = RunDir(digits_run)
@@ -688,7 +686,7 @@ def test_the_page_of_a_data_set_shows_the_held_out_bound_and_a_held_out_digit(di
     assert data["dataset"] and [doc["step"] for doc in inline_data(run.page_path.read_text(), "strokes")] == [150, 300]
     # The image beside the drawing is the one drawn: the first held-out digit, as the GIFs show it.
     shown = Image.open(BytesIO(base64.b64decode(data["image"].split(",", 1)[1])))
-    drawn = export.drawn_image(run.training_data(run.read_config()))
+    drawn = run.training_data(run.read_config()).drawn
     np.testing.assert_array_equal(np.asarray(shown), np.round(drawn[..., 0] * 255))
 
 

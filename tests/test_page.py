@@ -117,7 +117,7 @@ def test_the_page_redraws_the_models_canvases_in_chromium(made, tmp_path):
     model, step = train.load_model(made)
     config = model.config
     longest = max(config.width, config.height)
-    image = export.drawn_image(made.training_data(made.read_config()))
+    image = made.training_data(made.read_config()).drawn
     # At the training size, boxes off, the finished drawing of the newest milestone.
     report = open_page(made.page_path, f"step={step}&t={config.glimpses}&boxes=0&px={longest}", tmp_path / "profile")
     assert report["errors"] == [] and report["console"] == []
