@@ -19,6 +19,7 @@ from drawart import run as rundir
 from drawart.averaging import drawn_by_average
 from drawart.config import RenderConfig
 from drawart.errors import DrawartError
+from drawart.plan import plan_line
 
 
 class Clock:
@@ -291,6 +292,27 @@ def _duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+class PlanReport(keras.callbacks.Callback):
+    """Says once, after the first calls that compile nothing, the speed here, the time to the last
+    step and the milestones and disk the run will take (plan.plan_line)."""
+
+    def __init__(self, config, start: int, kept_milestones: int, echo=print):
+        super().__init__()
+        self.config, self.start, self.kept, self.echo = config, start, kept_milestones, echo
+        self.timed = None  # (time, step) at the end of the first call, which compiles
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.timed is False:
+            return
+        now, step = time.monotonic(), global_step(self.model)
+        if self.timed is None:
+            self.timed = (now, step)
+        elif now - self.timed[0] >= 2.0 or step >= self.config.train.steps:
+            rate = (step - self.timed[1]) / max(now - self.timed[0], 1e-9)
+            self.echo(plan_line(self.config, self.start, step, rate, self.kept))
+            self.timed = False
+
+
 class _Progress(keras.callbacks.Callback):
     """Steps of the whole run (from the resumed step to `total`), speed and time left.
 
@@ -360,13 +382,13 @@ class ProgressBar(_Progress):
         else:
             when = f"ETA {_duration(left)}" if left is not None else "ETA --"
         head = f"{step}/{self.total} ["
-        tail = (
-            f"] {100 * step // self.total:3d}%  {speed}  {when}  "
-            f"loss {float(logs['loss']):.2f}  psnr {float(logs['psnr']):.2f} dB"
-        )
-        width = max(10, min(self.WIDTH, columns - 1 - len(head) - len(tail)))
+        tail = f"] {100 * step // self.total:3d}%  {speed}  {when}"
+        figures = f"  loss {float(logs['loss']):.2f}  psnr {float(logs['psnr']):.2f} dB"
+        if len(head) + len(tail) + len(figures) + 10 > columns - 1:
+            figures = f"  {float(logs['psnr']):.2f} dB"  # a narrow terminal: the PSNR alone, whole
+        width = max(0, min(self.WIDTH, columns - 1 - len(head) - len(tail) - len(figures)))
         filled = width * min(step, self.total) // self.total
-        return head + "#" * filled + "." * (width - filled) + tail
+        return head + "#" * filled + "." * (width - filled) + tail + figures
 
     def on_train_batch_end(self, batch, logs=None):
         step, rate, left = self.status()
@@ -380,8 +402,13 @@ class ProgressBar(_Progress):
         self.drawn = True
 
     def on_train_end(self, logs=None):
+        self.end_line()
+
+    def end_line(self) -> None:
+        """End the redrawn line, so what is printed next starts a line of its own."""
         if self.drawn:
             self._write("\n")
+            self.drawn = False
 
     def _write(self, text: str) -> None:
         stream = self.stream or sys.stdout

@@ -213,7 +213,8 @@ def _output_options(command):
 @click.option(
     "--gif-every",
     type=click.IntRange(min=0),
-    help="Keep the weights and write a drawing GIF every N steps; 0 for none." + _default(TRAIN.gif_every),
+    help="Keep the weights and write a drawing GIF every N steps; 0 for none [default: a new run keeps about 20: "
+    "--steps/20 rounded to 1, 2 or 5×10^k, e.g. 50000 for 1000000 steps; a resumed run keeps its own].",
 )
 @click.option(
     "--xla/--no-xla", "jit_compile", default=None, help="Compile the training step with XLA." + _default("on")
@@ -259,34 +260,37 @@ def fit(data, out, size, gray, binarize, val_fraction, quiet, **options):
         train={k: v for k, v in options.items() if k not in model_fields},
     )
     run, config = plan.run, plan.config
+    for warning in plan.warnings:
+        click.echo(warning, err=True)
     if config.train.strategy != "default":
         quiet_tensorflow()
         from drawart.train import make_strategy
 
         make_strategy(config.train)  # refuse a batch the devices cannot share before making the run
+    made_here = not run.path.exists()  # a folder that held anything before is never removed
     run.make_dir()
-    with run.lock():
-        if not plan.resuming:
-            run.create(config)
-        elif run.read_config() != config:
-            run.write_config(config)  # only fields that may change between resumes differ
-        if config.image.dataset and not run.data_path.exists():
-            run.save_data(plan.pixels)
-        if not config.image.dataset and not run.image_path.exists():
-            run.save_image(plan.pixels)
-        quiet_tensorflow()
-        from drawart.train import fit as fit_run
+    created = False  # the config, by this process: only then is a failed start its own to remove
+    try:
+        with run.lock():
+            if not plan.resuming:
+                run.create(config)
+                created = True
+            elif run.read_config() != config:
+                run.write_config(config)  # only fields that may change between resumes differ
+            if config.image.dataset and not run.data_path.exists():
+                run.save_data(plan.pixels)
+            if not config.image.dataset and not run.image_path.exists():
+                run.save_image(plan.pixels)
+            quiet_tensorflow()
+            from drawart.train import fit as fit_run
 
-        height, width, channels = plan.pixels.shape[-3:]
-        what = f"{len(plan.pixels)} images of " if config.image.dataset else ""
-        click.echo(
-            f"{'resuming' if plan.resuming else 'starting'} {run.path}: {what}{width}×{height} "
-            f"{'gray' if channels == 1 else 'RGB'}, {config.model.glimpses} glimpses, "
-            f"to step {config.train.steps}"
-        )
-        _, step = fit_run(
-            run, run.training_data(config), config, echo=click.echo, progress=progress_kind(quiet, sys.stdout)
-        )
+            _, step = fit_run(
+                run, run.training_data(config), config, echo=click.echo, progress=progress_kind(quiet, sys.stdout)
+            )
+    except BaseException:
+        if made_here and created:
+            run.remove_if_unstarted()  # a run that failed before its first checkpoint leaves nothing behind
+        raise
     click.echo(f"done: {run.path} at step {step}")
 
 

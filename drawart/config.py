@@ -7,6 +7,7 @@ default is changed in exactly one line.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field, fields
 
 WINDOWS = ("local", "paper")  # window parametrisations, see filterbank.py
@@ -79,6 +80,19 @@ def write_n_for(size: int) -> int:
     return ModelConfig.write_n if size <= 64 else max(ModelConfig.write_n, round(22 * (size / 64) ** 0.5))
 
 
+def milestone_every(steps: int) -> int:
+    """The --gif-every a new run gets unless given: about 20 milestones over `steps`, steps/20
+    rounded (by ratio) to 1, 2 or 5 × 10^k, so the milestones fall on round steps that `drawart gif
+    --every` can pick (1,000,000 → 50,000; 20,000 → 1,000; 30,000 → 2,000)."""
+    wanted = max(steps / MILESTONES, 1)
+    power = 10 ** math.floor(math.log10(wanted))
+    candidates = [unit * power for unit in (1, 2, 5, 10)]
+    return min(candidates, key=lambda every: abs(math.log(every / wanted)))
+
+
+MILESTONES = 20  # a new run keeps about this many milestones unless --gif-every is given
+
+
 def window_schedule(glimpses: int) -> dict:
     """The block-in and taper a new local-window run gets unless given: a quarter of the glimpses
     each, so the last half is drawn locally whatever T (8 and 8 at the default T = 32)."""
@@ -131,7 +145,9 @@ class TrainConfig:
     steps_per_call: int = 50  # optimiser steps run inside one compiled call; also the log interval
     unroll: int = 1  # glimpses unrolled per iteration of the compiled glimpse loop
     jit_compile: bool = True  # XLA; see train.py for why it pays off
-    gif_every: int = 5000  # milestone GIF (and kept weights) every this many steps; 0: none
+    gif_every: int = (
+        5000  # milestone GIF (and kept weights) every this many steps; 0: none. A new run: milestone_every(steps)
+    )
     max_bad_steps: int = 100  # steps in a row with a NaN or Inf loss or gradient before the run stops
     strategy: str = "default"  # "mirrored": tf.distribute.MirroredStrategy over every visible device
 

@@ -57,8 +57,12 @@ class LoadedImage:
     is_gray: bool  # whether the source itself is grayscale
 
 
-def load_image(path, size: int | None = 64, gray: bool | None = None) -> LoadedImage:
-    """Decode `path` (any format Pillow sniffs), flatten alpha on white, resize so the longest side is `size`."""
+def load_image(path, size: int | None = 64, gray: bool | None = None, check_shape=None) -> LoadedImage:
+    """Decode `path` (any format Pillow sniffs), flatten alpha on white, resize so the longest side is `size`.
+
+    `check_shape(height, width, channels)`, if given, sees the shape before anything that size is
+    made, and may raise to refuse it.
+    """
     name = f"'{_one_line(os.fspath(path))}'"
     if size is not None and size < MIN_SIDE:
         raise ImageError(f"size {size} for {name} is too small: use a size of at least {MIN_SIDE}")
@@ -78,7 +82,11 @@ def load_image(path, size: int | None = 64, gray: bool | None = None) -> LoadedI
                 f"image {name} ({width}x{height} px) is too thin to resize to {new_w}x{new_h} px: "
                 f"use a larger size or a less elongated image (each side needs at least {MIN_SIDE} px)"
             )
+        if check_shape:
+            check_shape(new_h, new_w, pixels.shape[2])
         pixels = resize_longest(pixels, size)
+    elif check_shape:
+        check_shape(height, width, pixels.shape[2])
     return LoadedImage(
         pixels=np.ascontiguousarray(pixels, dtype=np.float32),
         digest=_digest(source),

@@ -32,7 +32,7 @@ import shutil
 import sys
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from importlib import metadata
 from pathlib import Path
 
@@ -49,11 +49,13 @@ from drawart.config import (
     ModelConfig,
     RunConfig,
     TrainConfig,
+    milestone_every,
     window_schedule,
     write_n_for,
 )
 from drawart.errors import DrawartError
 from drawart.image import load_image
+from drawart.plan import memory_problem
 
 CHECKPOINT_PATTERN = re.compile(r"^step-(\d+)$")
 MANIFEST = "manifest.json"
@@ -266,6 +268,12 @@ class RunDir:
         except OSError as err:
             raise RunError(f"cannot create run directory {self.path} ({err.strerror}): choose another --out") from None
 
+    def remove_if_unstarted(self) -> None:
+        """Delete this run's directory if no checkpoint was ever written in it: nothing is lost, and
+        a broken start never becomes the run that commands pick by default."""
+        if self.path.is_dir() and not list_checkpoints(self.checkpoints) and not list_checkpoints(self.milestones):
+            shutil.rmtree(self.path, ignore_errors=True)
+
     def lock(self) -> RunLock:
         return RunLock(self.path / "lock")
 
@@ -350,6 +358,7 @@ class FitPlan:
     config: RunConfig
     pixels: object  # float32 (H, W, C) for one image, (N, H, W, C) for a data set
     resuming: bool
+    warnings: list[str] = field(default_factory=list)  # one line each, for the user
 
 
 def plan_fit(
@@ -371,9 +380,11 @@ def plan_fit(
     from drawart.dataset import binarized, is_dataset, load_dataset
 
     run = RunDir(Path(out))
+    warnings = []
     if run.path.exists() and not run.path.is_dir():
         raise RunError(f"{run.path} is a file, not a run directory: choose another --out")
     stored = run.read_config() if run.exists() else None
+    given = lambda values: {k: v for k, v in (values or {}).items() if v is not None}
     dataset = is_dataset(data_path)
     base = stored or RunConfig(train=replace(TrainConfig(), **DATASET_TRAIN_DEFAULTS) if dataset else TrainConfig())
     binarize = base.image.binarize if binarize is None else binarize
@@ -390,12 +401,30 @@ def plan_fit(
                 f"--val-fraction needs a data set, and {data_path} is one picture: pass a folder or a .npy/.npz of images"
             )
         size = base.image.size if size is None else size
-        loaded = load_image(data_path, size=size, gray=gray)
+
+        def check_shape(height: int, width: int, channels: int) -> None:
+            """Refuse a size this machine cannot train before an image that size is made."""
+            try:
+                shaped = replace(base.model, **given(model), height=height, width=width, channels=channels)
+                if not stored:
+                    shaped = replace(shaped, write_n=given(model).get("write_n", write_n_for(max(height, width))))
+                wanted = RunConfig(model=shaped, train=replace(base.train, **given(train)))
+            except (TypeError, ValueError):
+                return  # an option out of range: said below, with its name
+            problem = memory_problem(wanted, size)
+            if problem:
+                raise RunError(problem)
+
+        loaded = load_image(data_path, size=size, gray=gray, check_shape=check_shape)
+        if size > max(loaded.source_size):
+            warnings.append(
+                f"warning: --size {size} enlarges {data_path} ({loaded.source_size[0]}×{loaded.source_size[1]} px): "
+                "the drawing will be no sharper than the photo"
+            )
         pixels, count = loaded.pixels, 1
         if binarize:
             pixels = binarized(pixels)
     height, width, channels = pixels.shape[-3:]
-    given = lambda values: {k: v for k, v in (values or {}).items() if v is not None}
     try:
         model_config = replace(base.model, **given(model), height=height, width=width, channels=channels)
         if not stored:  # defaults that follow the image and the glimpses, for a new run only
@@ -411,6 +440,8 @@ def plan_fit(
             model_config = replace(model_config, **PAPER_WINDOW)
         model_config.validate()
         train_config = replace(base.train, **given(train))
+        if not stored and "gif_every" not in given(train):
+            train_config = replace(train_config, gif_every=milestone_every(train_config.steps))
         train_config.validate()
         if not 0 <= val_fraction < 1:
             raise ValueError(f"val_fraction must be at least 0 and below 1, got {val_fraction}")
@@ -437,7 +468,7 @@ def plan_fit(
         check_resume(stored, wanted, run.path)
         # Keep the path the run was started with: the digest is what identifies the data.
         wanted = replace(wanted, image=replace(wanted.image, path=stored.image.path))
-    return FitPlan(run, wanted, pixels, stored is not None)
+    return FitPlan(run, wanted, pixels, stored is not None, warnings)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -445,7 +476,12 @@ def plan_fit(
 
 
 class RunLock:
-    """One writer per run. flock is released by the kernel when its process dies: no stale locks."""
+    """One writer per run. flock is released by the kernel when its process dies: no stale locks.
+
+    The holder deletes the file as it leaves, while still holding it; so a process that opened
+    the file just before may lock a file no longer in the run, and must check that it locked the
+    one at the path (else it tries again).
+    """
 
     def __init__(self, path: Path):
         self.path = path
@@ -464,12 +500,25 @@ class RunLock:
             raise RunError(
                 f"{self.path.parent} is being trained by process {owner}: wait for it or stop it first"
             ) from None
+        if not self._still_at_path(fd):  # its holder deleted it as we opened it: lock the new one
+            os.close(fd)
+            return self.__enter__()
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._fd = fd
         return self
 
+    def _still_at_path(self, fd: int) -> bool:
+        try:
+            return os.path.samestat(os.fstat(fd), os.stat(self.path))
+        except FileNotFoundError:
+            return False
+
     def __exit__(self, *exc):
+        try:
+            self.path.unlink()  # before the unlock: see the class docstring
+        except OSError:
+            pass  # a read-only folder keeps an unlocked file, which blocks nobody
         os.close(self._fd)
         self._fd = None
 

@@ -16,6 +16,7 @@ Why training is shaped the way it is:
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 
@@ -33,6 +34,8 @@ from drawart.callbacks import (
     HeldOutBound,
     MetricsLog,
     MilestoneGifs,
+    PlanReport,
+    ProgressBar,
     RunPage,
     TensorBoardLog,
     progress_callback,
@@ -211,6 +214,26 @@ def replica_batches(data: TrainingData, train: TrainConfig, start: int) -> tf.da
     return images.batch(train.batch).prefetch(2)
 
 
+def where_it_trains() -> str:
+    """'the CPU (2 cores)' or 'GPU: NVIDIA H100 80GB HBM3' (and how many): what TensorFlow sees."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return f"the CPU ({os.cpu_count()} cores)"
+    name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", gpus[0].name)
+    return f"{len(gpus)} GPUs: {name}" if len(gpus) > 1 else f"GPU: {name}"
+
+
+def start_line(run: rundir.RunDir, data: TrainingData, config: RunConfig, start: int) -> str:
+    """One line before the first step: the run, what it trains on, how long, and where."""
+    height, width, channels = data.images.shape[-3:]
+    images = f"{len(data.images)} images of " if not data.single else ""
+    how = f"{'resuming' if start else 'starting'} {run.path}{f' from step {start}' if start else ''}"
+    return (
+        f"{how}: {images}{width}×{height} {'gray' if channels == 1 else 'RGB'}, {config.model.glimpses} glimpses, "
+        f"to step {config.train.steps}, on {where_it_trains()}"
+    )
+
+
 def fit(run: rundir.RunDir, data: TrainingData, config: RunConfig, echo=print, extra_callbacks=(), progress="lines"):
     """Train the run in `run` up to `config.train.steps`, resuming from its latest checkpoint.
 
@@ -224,8 +247,7 @@ def fit(run: rundir.RunDir, data: TrainingData, config: RunConfig, echo=print, e
         echo(f"mirrored over {len(devices)} device(s): {', '.join(devices)}")
     state = TrainingState(build_model(config.model, train, strategy))
     start = restore_latest(run, state, warn=echo)
-    if start:
-        echo(f"resuming {run.path} from step {start}")
+    echo(start_line(run, data, config, start))
     if start >= train.steps:
         echo(f"{run.path} is already at step {start} (asked for {train.steps}): nothing to do")
         return state.model, start
@@ -264,13 +286,17 @@ def fit(run: rundir.RunDir, data: TrainingData, config: RunConfig, echo=print, e
         RunPage(run, data.drawn, train.gif_every, train.steps),
         *([DrawingCheck(run, data.drawn, train.gif_every, train.steps, echo)] if config.model.attention else []),
         *extra_callbacks,
+        *([PlanReport(config, start, len(rundir.list_checkpoints(run.milestones)), echo)] if progress else []),
         *filter(None, [progress_callback(progress, train.steps, echo)]),
     ]
     if train.jit_compile and strategy is None:
-        echo("compiling the training step with XLA (a few seconds)...")
+        echo("compiling the training step with XLA (seconds for a small model, a minute or more at 256 px)...")
     try:
         state.model.fit(batches, epochs=1, verbose=0, shuffle=False, callbacks=callbacks)
     except KeyboardInterrupt:
+        for callback in callbacks:  # the message goes on a line of its own, not after the bar
+            if isinstance(callback, ProgressBar):
+                callback.end_line()
         # The state changes only inside a compiled call, which Ctrl-C cannot split: the step is exact.
         found = run.latest_checkpoint(warn=lambda message: None)
         then = f"resume from step {found[0]}" if found else "start again from step 0"

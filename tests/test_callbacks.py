@@ -141,6 +141,44 @@ def test_progress_bar_never_wraps(monkeypatch, columns):
         assert lines[1].endswith("psnr 20.00 dB")
 
 
+def test_a_million_step_line_keeps_its_db_on_an_80_column_terminal(monkeypatch):
+    wide_terminal(monkeypatch, 80)
+    out = StringIO()
+    drive(callbacks.ProgressBar(1_000_000, stream=out), monkeypatch, [(40.0, 6000), (100.0, 7000)], start=5000)
+    lines = [line.replace("\x1b[K", "").rstrip("\n") for line in out.getvalue().split("\r")[1:]]
+    assert len(lines[1]) <= 79 and lines[1].endswith("20.00 dB") and "ETA" in lines[1]
+
+
+def test_an_interrupted_bar_ends_its_line_so_the_message_has_its_own(monkeypatch):
+    wide_terminal(monkeypatch)
+    out = StringIO()
+    bar = callbacks.ProgressBar(200, stream=out)
+    clock = [1.0]
+    monkeypatch.setattr(callbacks.time, "monotonic", lambda: clock[0])
+    bar.set_model(type("Model", (), {"optimizer": type("Opt", (), {"iterations": Counter(150)})()})())
+    bar.on_train_begin()
+    bar.on_train_batch_end(0, {"loss": 1.5, "psnr": 20.0})
+    bar.end_line()  # as fit does on Ctrl-C
+    assert out.getvalue().endswith("dB\x1b[K\n")
+    bar.end_line()
+    assert out.getvalue().count("\n") == 1  # once
+
+
+def test_the_plan_is_said_once_after_the_compiling_call(monkeypatch):
+    from drawart.config import RunConfig, TrainConfig
+
+    said = []
+    config = RunConfig(train=TrainConfig(steps=1_000_000, gif_every=50_000))
+    report = callbacks.PlanReport(config, start=0, kept_milestones=0, echo=said.append)
+    # The first call compiled (40 s to step 50); then 100 steps in 4 s: 25 steps/s.
+    drive(report, monkeypatch, [(40.0, 50), (42.0, 100), (44.0, 150), (46.0, 200)], start=0)
+    assert len(said) == 1
+    assert said[0].startswith(
+        "plan: 25.0 steps/s here, step 1000000 in about 11.1 h; 20 milestones (every 50000 steps)"
+    )
+    assert "on disk" in said[0]
+
+
 def test_plain_progress_prints_a_line_every_interval_and_at_the_end(monkeypatch):
     lines = []
     progress = callbacks.PlainProgress(200, interval=10, echo=lines.append)

@@ -11,7 +11,8 @@ from PIL import Image
 
 from drawart.cli import cli
 
-TINY = ["--size", "9", "--glimpses", "3", "--hidden", "8", "--z", "3", "--read-n", "2", "--write-n", "3"]
+# The tests' runs are a few steps long: they keep milestones only where they ask for them.
+TINY = "--size 9 --glimpses 3 --hidden 8 --z 3 --read-n 2 --write-n 3 --gif-every 5000".split()
 
 
 def invoke(*args):
@@ -601,7 +602,7 @@ def test_export_writes_the_named_file_or_standard_output_or_says_where_the_store
 # ---------------------------------------------------------------------------------------------
 # A data set (scikit-learn's 8×8 digits): learning, the held-out bound, GIFs, samples, resume.
 
-DIGITS = ["--size", "8", "--glimpses", "4", "--hidden", "32", "--z", "4", "--read-n", "2", "--write-n", "3"]
+DIGITS = "--size 8 --glimpses 4 --hidden 32 --z 4 --read-n 2 --write-n 3 --gif-every 5000".split()
 
 
 @pytest.fixture(scope="module")
@@ -765,3 +766,48 @@ def test_data_set_refusals_are_one_line(digits_npz, tiny_gray_png, tmp_path):
     bad.write_bytes(b"PK\x03\x04 not really a zip")
     assert_one_line_error(invoke("fit", bad, "--out", tmp_path / "other"), "bad.npz")
     assert snapshot(run) == before
+
+
+def test_a_size_this_machine_cannot_train_is_refused_before_anything_is_written(tiny_gray_png, tmp_path):
+    result = invoke("fit", tiny_gray_png, "--out", tmp_path / "huge", "--size", "200000")
+    assert_one_line_error(result, "--size 200000", "use a smaller --size")
+    assert not (tmp_path / "huge").exists()
+
+
+def test_a_size_that_enlarges_the_photo_is_warned_of_in_one_line(tiny_gray_png, tmp_path):
+    result = invoke("fit", tiny_gray_png, "--out", tmp_path / "run", *TINY, "--size", "40", "--steps", "1", "--no-xla")
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: --size 40 enlarges")]
+    assert len(warnings) == 1 and "(24×16 px)" in warnings[0]
+    plain = invoke("fit", tiny_gray_png, "--out", tmp_path / "other", *TINY, "--steps", "1", "--no-xla")
+    assert "enlarges" not in plain.stderr
+
+
+def test_a_run_that_fails_before_its_first_checkpoint_leaves_no_directory(tiny_gray_png, tmp_path, monkeypatch):
+    from drawart import train
+
+    def broken(*args, **kwargs):
+        raise MemoryError("Unable to allocate 149. GiB")
+
+    monkeypatch.setattr(train, "fit", broken)
+    with pytest.raises(MemoryError):
+        invoke("fit", tiny_gray_png, "--out", tmp_path / "outputs" / "broken", *TINY, "--steps", "5")
+    assert not (tmp_path / "outputs" / "broken").exists()
+    # A folder that held something before is never removed, whatever happens.
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(MemoryError):
+        invoke("fit", tiny_gray_png, "--out", tmp_path / "mine", *TINY, "--steps", "5")
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+def test_fit_says_where_it_trains_once_and_its_plan_after_the_first_calls(tiny_gray_png, tmp_path):
+    run = tmp_path / "run"
+    first = invoke("fit", tiny_gray_png, "--out", run, *TINY, "--steps", "4", "--steps-per-call", "1", "--no-xla")
+    assert first.exit_code == 0, first.output
+    lines = first.output.splitlines()
+    assert lines[0].startswith(f"starting {run}: 9×6 gray, 3 glimpses, to step 4, on ")
+    resumed = invoke("fit", tiny_gray_png, "--out", run, "--steps", "6")
+    assert [line for line in resumed.output.splitlines() if "resuming" in line] == [
+        f"resuming {run} from step 4: 9×6 gray, 3 glimpses, to step 6, on " + lines[0].split(", on ")[1]
+    ]

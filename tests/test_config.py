@@ -1,6 +1,7 @@
 """drawart.config: defaults, the JSON round trip, strict parsing and validation."""
 
 import json
+import math
 from dataclasses import replace
 
 import pytest
@@ -246,3 +247,13 @@ def test_train_validate_rejects(changes, field):
 
 def test_train_validate_accepts_edges():
     TrainConfig(steps=1, gif_every=0, lr=1e-12, keep_checkpoints=1, ema=0.0).validate()
+
+
+def test_the_milestone_default_is_a_round_twentieth_of_the_steps():
+    from drawart.config import milestone_every
+
+    for steps in [1, 7, 19, 20, 33, 150, 999, 4_000, 20_000, 64_321, 1_000_000, 12_345_678]:
+        every = milestone_every(steps)
+        mantissa = every / 10 ** math.floor(math.log10(every))
+        assert mantissa in (1, 2, 5), (steps, every)
+        assert every == 1 or 1 / 1.6 <= every / (steps / 20) <= 1.6, (steps, every)  # the nearest round value

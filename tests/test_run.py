@@ -454,7 +454,7 @@ def test_plan_fit_new_run_writes_nothing(tmp_path, tiny_gray_png):
 
     assert plan.config.versions["drawart"] == drawart.__version__
     assert plan.config.image.path == str(tiny_gray_png)
-    assert plan.config.train == TrainConfig()
+    assert plan.config.train == TrainConfig(gif_every=1000)  # about 20 milestones over the default 20,000 steps
     assert "python" in plan.config.versions
 
 
@@ -466,6 +466,22 @@ def test_plan_fit_shape_comes_from_the_image(tmp_path, tiny_rgb_png):
     assert plan.config.image.gray is False
     gray = plan_fit(tiny_rgb_png, tmp_path / "run", size=40, gray=True)
     assert gray.config.model.channels == 1 and gray.config.image.gray is True
+
+
+def test_a_new_run_keeps_about_20_milestones_unless_told_and_a_resumed_run_keeps_its_own(tmp_path, tiny_gray_png):
+    def every(out="run", **train):
+        return plan_fit(tiny_gray_png, tmp_path / out, size=24, train=train).config.train.gif_every
+
+    assert every(steps=1_000_000) == 50_000
+    assert every(steps=20_000) == 1_000
+    assert every() == 1_000  # the default --steps, 20,000
+    assert every(steps=30_000) == 2_000
+    assert every(steps=10) == 1
+    assert every(steps=1_000_000, gif_every=7) == 7  # the user's value wins
+    assert every(steps=1_000_000, gif_every=0) == 0
+    made = plan_fit(tiny_gray_png, tmp_path / "old", size=24, train={"steps": 100, "gif_every": 30})
+    made.run.create(made.config)
+    assert every("old", steps=1_000_000) == 30  # resumed to more steps, it keeps its own
 
 
 def test_a_new_runs_block_in_and_taper_follow_its_glimpses_unless_given(tmp_path, tiny_gray_png):
@@ -689,6 +705,20 @@ def test_lock_is_exclusive_and_released(tmp_path):
         assert str(os.getpid()) in message
     with run.lock():  # released: can be taken again
         pass
+    assert not (tmp_path / "lock").exists()  # a clean exit leaves no lock file behind
+
+
+def test_a_lock_file_deleted_by_its_leaving_holder_is_not_the_lock(tmp_path):
+    lock = RunLock(tmp_path / "lock")
+    fd = os.open(lock.path, os.O_RDWR | os.O_CREAT)
+    try:
+        assert lock._still_at_path(fd)
+        os.unlink(lock.path)  # as a holder does on leaving, after we opened it
+        assert not lock._still_at_path(fd)
+        lock.path.write_text("")  # and the next process made a new one
+        assert not lock._still_at_path(fd)
+    finally:
+        os.close(fd)
 
 
 def test_lock_replaces_a_stale_owner(tmp_path):

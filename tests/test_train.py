@@ -189,32 +189,9 @@ def drawart_on_two_cpus(*args):
 def test_mirrored_over_two_devices_matches_one_device(digits_npz, tmp_path):
     common = [
         digits_npz,
-        "--size",
-        "8",
-        "--glimpses",
-        "4",
-        "--hidden",
-        "16",
-        "--z",
-        "4",
-        "--read-n",
-        "2",
-        "--write-n",
-        "3",
-        "--batch",
-        "8",
-        "--steps",
-        "12",
-        "--steps-per-call",
-        "4",
-        "--checkpoint-every",
-        "6",
-        "--gif-every",
-        "6",
-        "--val-fraction",
-        "0.1",
-        "-q",
+        *"--size 8 --glimpses 4 --hidden 16 --z 4 --read-n 2 --write-n 3 --batch 8 --steps 12".split(),
     ]
+    common += "--steps-per-call 4 --checkpoint-every 6 --gif-every 6 --val-fraction 0.1 -q".split()
     mirrored = drawart_on_two_cpus("fit", *common, "--out", tmp_path / "mirrored", "--strategy", "mirrored")
     assert mirrored.returncode == 0, mirrored.stderr
     assert "mirrored over 2 device(s)" in mirrored.stdout
