@@ -85,7 +85,7 @@ def main():
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    from strokes import photo_path
+    from common import photo_path
 
     from drawart import strokes, train
     from drawart.averaging import drawn_by_average, swapped_in

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from strokes import check_photos, child_rows, photo_path
+from common import check_photos, child_rows, photo_path
 
 PHOTOS = ("chelsea", "coffee", "astronaut")
 

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from strokes import photo_path
+from common import photo_path
 
 
 def child(photo: str, size: int, steps: int, crop: bool) -> dict:

@@ -32,24 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from strokes import child_rows
-
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data"
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-
-
-def every_photo() -> list[str]:
-    """The photos of ../shared/data, by name."""
-    return sorted(p.stem for p in DATA.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-
-
-def find_photo(name: str) -> Path | None:
-    """A path to an image file as it is, else ../shared/data/NAME.* (None when not there)."""
-    if Path(name).suffix and Path(name).is_file():
-        return Path(name).resolve()
-    found = [p for p in DATA.glob(f"{name}.*") if p.suffix.lower() in IMAGE_SUFFIXES]
-    return found[0] if found else None
+from common import DATA, child_rows, every_photo, photo_path
 
 
 def child(photo: Path, size: int, marks: list[int], changes: dict, sheets: str | None) -> None:
@@ -157,7 +140,7 @@ def main():
         child(Path(args.child), args.size, args.marks, args.set, args.sheets)
         return
     names = args.photos or every_photo()
-    missing = [name for name in names if find_photo(name) is None]
+    missing = [name for name in names if photo_path(name) is None]
     if not names or missing:
         parser.error(
             f"no photo {', '.join(missing) or 'in ' + str(DATA)}: give names in ../shared/data or paths to image files"
@@ -170,7 +153,7 @@ def main():
     print(f"{'photo':10s}{'step':>7s}{'PSNR':>8s}{'flat':>7s}{'drawing':>9s}{'late':>7s}{'changed':>9s}{'ms/step':>9s}")
     started = time.monotonic()
     for name in names:
-        photo = find_photo(name)
+        photo = photo_path(name)
         for row in run_photo(photo, args):
             print(
                 f"{photo.stem:10s}{row['step']:7d}{row['psnr']:8.2f}{row['flat']:7.2f}{row['drawing']:6d}/{len(row['progress']) - 1:<2d}"

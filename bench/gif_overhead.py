@@ -14,6 +14,8 @@ import statistics
 import tempfile
 from pathlib import Path
 
+from common import ROOT
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from drawart import train  # noqa: E402
@@ -21,8 +23,6 @@ from drawart.batches import TrainingData  # noqa: E402
 from drawart.config import RunConfig, TrainConfig  # noqa: E402
 from drawart.image import load_image  # noqa: E402
 from drawart.run import RunDir  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def main():

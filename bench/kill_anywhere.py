@@ -27,8 +27,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import ROOT
+
 from drawart.run import RunDir, checkpoint_problem, list_checkpoints  # noqa: E402
 
 TINY = ["--size", "9", "--glimpses", "3", "--hidden", "8", "--z", "3", "--read-n", "2", "--write-n", "3"]

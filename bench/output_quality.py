@@ -29,14 +29,14 @@ import os
 import time
 from pathlib import Path
 
+from common import ROOT
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 from PIL import Image, ImageSequence  # noqa: E402
 
 from drawart import render  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def canvases_of(run_dir: Path, render_size: int, scale: int) -> np.ndarray:

@@ -27,9 +27,9 @@ import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import ROOT
+
 IMAGE = ROOT / "examples" / "chelsea.png"
 # row: (longest side, gray, write grid); rgb256fit is what `drawart fit PHOTO --size 256` builds.
 ROWS = {"gray64": (64, True, 20), "rgb64": (64, False, 20), "rgb256": (256, False, 20), "rgb256fit": (256, False, 44)}

@@ -14,6 +14,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from common import ROOT
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
@@ -23,8 +25,6 @@ from drawart.batches import TrainingData  # noqa: E402
 from drawart.config import ModelConfig, RunConfig, TrainConfig  # noqa: E402
 from drawart.image import load_image  # noqa: E402
 from drawart.run import RunDir  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
 
 # name → changes to the defaults
 SWEEP = {

@@ -16,11 +16,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import ROOT
 
 # Runs in the child: the CLI in-process, then its own peak memory. ru_maxrss is in KiB on Linux.
 MEASURE = """
 import json, resource, sys, time
+
 start = time.perf_counter()
 args = json.loads(sys.argv[1])
 if args == ["floor"]:

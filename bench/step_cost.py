@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from strokes import photo_path
+from common import photo_path
 
 
 def build(photo: str, size: int, changes: dict):

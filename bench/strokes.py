@@ -28,15 +28,14 @@ cores) without changing them.
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import check_photos, child_rows, photo_path
+
 PHOTOS = ("chelsea", "camera", "coffee")
 MARKS = (1000, 2000, 5000, 10000)
 
@@ -69,25 +68,6 @@ CONFIGS = {
 # whole bench takes under 15 minutes on 2 cores (11.8 min here). The schedules run with --only.
 MAIN = ("paper window", "default")
 BOUNDS = ("max 0.5", "max 0.2")
-
-
-def photo_path(name: str) -> Path:
-    """examples/NAME.png, else ../shared/data/NAME.png (the photos this repo may use); a NAME that
-    is itself an image file (--photos /data/astronaut.png) is used as it is, so the benches run
-    from a checkout that has no ../shared beside it."""
-    if Path(name).suffix and Path(name).is_file():
-        return Path(name).resolve()
-    here = ROOT / "examples" / f"{name}.png"
-    return here if here.exists() else ROOT.parent / "shared" / "data" / f"{name}.png"
-
-
-def check_photos(parser, photos) -> None:
-    """Refuse, before any training, a photo that is not found (not after an hour of the others)."""
-    missing = [name for name in photos if not photo_path(name).is_file()]
-    if missing:
-        parser.error(
-            f"no photo {', '.join(missing)}: give names in examples/ or ../shared/data/, or paths to image files"
-        )
 
 
 def child(photo: str, changes: dict, steps: int, marks: list[int], threads: int, size: int = 64) -> None:
@@ -146,15 +126,6 @@ def child(photo: str, changes: dict, steps: int, marks: list[int], threads: int,
         run = RunDir(Path(tmp) / "run")
         run.create(config)
         train.fit(run, TrainingData.picture(pixels), config, echo=lambda _: None, extra_callbacks=[AtMarks()])
-
-
-def child_rows(script: str, arguments: list, what: str) -> list[dict]:
-    """Run `script --child ARGUMENTS` in a fresh Python (so each run gets a clean TensorFlow) and
-    return the JSON objects it printed, one a line; a failed child raises with its last words."""
-    out = subprocess.run([sys.executable, script, "--child", *map(str, arguments)], capture_output=True, text=True)
-    if out.returncode:
-        raise RuntimeError(f"{what} failed:\n{out.stderr[-2000:]}")
-    return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
 
 
 def run_job(photo: str, name: str, args) -> tuple[str, str, list[dict], float]:

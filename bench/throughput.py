@@ -29,7 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import ROOT
+
 IMAGE = ROOT / "examples" / "camera.png"
 SIZES_IMAGE = ROOT / "examples" / "chelsea.png"
 SIZES = {"gray 64 px": (64, True), "RGB 64 px": (64, False), "RGB 256 px": (256, False)}  # (size, gray)

@@ -1,0 +1,53 @@
+"""What the bench scripts share: where the repository and the photos are, finding a photo by name,
+and running a measurement in a fresh Python.
+
+A script in bench/ imports this as `from common import ...`: Python puts a script's own folder
+first on its path, and drawart comes from its installation (`pip install -e .`), so no script
+edits `sys.path`. To bench another commit, run its bench/ with PYTHONPATH set to its worktree.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data"  # the photos this repository may use (CC0 / public domain)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def every_photo() -> list[str]:
+    """The photos of ../shared/data, by name."""
+    return sorted(p.stem for p in DATA.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def photo_path(name: str) -> Path | None:
+    """NAME as an image file if it is one, else examples/NAME.*, else ../shared/data/NAME.* (None
+    when none is there), so the benches also run from a checkout with no ../shared beside it."""
+    if Path(name).suffix and Path(name).is_file():
+        return Path(name).resolve()
+    for folder in (ROOT / "examples", DATA):
+        found = sorted(p for p in folder.glob(f"{name}.*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        if found:
+            return found[0]
+    return None
+
+
+def check_photos(parser, photos) -> None:
+    """Refuse, before any training, a photo that is not found (not after an hour of the others)."""
+    missing = [name for name in photos if photo_path(name) is None]
+    if missing:
+        parser.error(
+            f"no photo {', '.join(missing)}: give names in examples/ or ../shared/data/, or paths to image files"
+        )
+
+
+def child_rows(script: str, arguments: list, what: str) -> list[dict]:
+    """Run `script --child ARGUMENTS` in a fresh Python (so each run gets a clean TensorFlow) and
+    return the JSON objects it printed, one a line; a failed child raises with its last words."""
+    out = subprocess.run([sys.executable, script, "--child", *map(str, arguments)], capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(f"{what} failed:\n{out.stderr[-2000:]}")
+    return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
