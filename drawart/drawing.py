@@ -62,7 +62,7 @@ def made_alike(record: dict | None, options: RenderConfig, fmt: str, steps: list
     """Whether a stored record says its file is what `options`, `fmt` and `steps` make now.
 
     A record's render options are read as config.json's sections are: a field it lacks takes the
-    value that reproduces the release that wrote it (config.ABSENT), so an older file never passes
+    value that reproduces the release that wrote it (compat.ABSENT), so an older file never passes
     for one made with a newer default.
     """
     if not isinstance(record, dict):

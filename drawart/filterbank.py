@@ -19,21 +19,11 @@ every channel in a single plain matmul.
   so the filters sum to ~1 wherever the window covers: a patch value is the same amount of ink
   whatever the stroke size, at any resolution. Centres and strides are shares of the image's size,
   so the same window lands on the same place of the picture at any size.
-  Confined (the default since 0.5.0), a write window cannot switch its glimpse off: its centre goes
+  Confined (the default), a write window cannot switch its glimpse off: its centre goes
   through tanh, so it stays on the image, its log γ through r·tanh(·/r) (r = `gamma_range`), and
-  its side is at least `window_floor` of its bound. Unconfined, training could park a glimpse off
-  the image, raise its γ into the thousands or shrink its window to nothing, and no gradient
-  reached it there again: on chelsea at 256 px three block-in glimpses painted the picture and the
-  other 29 wrote nothing, stuck at 30 dB (bench/glimpses.py). 0.5.0's looser limits (a tenth of
-  the bound, r = 2) still let the noise of the sampled z switch glimpses off at 512 px: by step 400
-  every glimpse after the sixth sat at both limits, writing 14% of its patch through a window of a
-  tenth of its bound, and six glimpses drew the picture. Trained without that noise the same
-  windows stayed near their bound. It is the γ range that holds them: with r = 0.5 all glimpses
-  add to the drawing and chelsea drew 29.7 dB instead of 28.5 at step 1200, where a floor of half
-  the bound with r = 2 left the windows open but faded (28.6 dB). 0.6.0 had both (floor 0.5,
-  r = 0.5), and that floor kept astronaut at 256 px from the small windows its detail needs
-  (26.0 dB at step 6000 against 29.4 with the floor at a tenth); 0.7.0 keeps r = 0.5 and 0.5.0's
-  floor (bench/strokes.py).
+  its side is at least `window_floor` of its bound. Unconfined, training parks glimpses where
+  no gradient reaches them again (off the image, faded, shrunk to nothing); the limits close
+  those ways of switching a glimpse off (docs/big-pictures.md has the measurements).
 """
 
 from __future__ import annotations

@@ -40,10 +40,10 @@ import numpy as np
 
 from drawart import __version__
 from drawart.batches import TrainingData, held_out_count
+from drawart.compat import PAPER_WINDOW
 from drawart.config import (
     DATASET_TRAIN_DEFAULTS,
     IMAGE_FIELDS_FIXED_AT_START,
-    PAPER_WINDOW,
     TRAIN_FIELDS_FIXED_AT_START,
     ImageConfig,
     ModelConfig,
