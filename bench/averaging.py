@@ -90,7 +90,7 @@ def main():
     from drawart import strokes, train
     from drawart.averaging import drawn_by_average, swapped_in
     from drawart.batches import TrainingData
-    from drawart.run import plan_fit
+    from drawart.fit_plan import plan_fit
 
     scale = multiplier(args.schedule)
 

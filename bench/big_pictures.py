@@ -40,7 +40,7 @@ def child(photo: str, size: int, minutes: list[float], changes: dict) -> None:
     from drawart.averaging import drawn_by_average
     from drawart.batches import TrainingData
     from drawart.config import ModelConfig
-    from drawart.run import plan_fit
+    from drawart.fit_plan import plan_fit
 
     tmp = tempfile.TemporaryDirectory()
     # The config `drawart fit PHOTO --size S` would make, size-aware defaults included.

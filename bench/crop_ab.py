@@ -28,7 +28,7 @@ def child(photo: str, size: int, steps: int, crop: bool) -> dict:
 
     from drawart import strokes, train
     from drawart.averaging import drawn_by_average
-    from drawart.run import plan_fit
+    from drawart.fit_plan import plan_fit
 
     plan = plan_fit(photo_path(photo), Path("unused"), size=size, model={}, train={})
     model = train.build_model(plan.config.model, plan.config.train)

@@ -47,7 +47,7 @@ def child(photo: Path, size: int, marks: list[int], changes: dict, sheets: str |
     from drawart.averaging import drawn_by_average
     from drawart.batches import TrainingData
     from drawart.config import ModelConfig
-    from drawart.run import plan_fit
+    from drawart.fit_plan import plan_fit
 
     tmp = tempfile.TemporaryDirectory()
     model_fields = set(ModelConfig.__dataclass_fields__)

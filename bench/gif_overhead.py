@@ -22,7 +22,7 @@ from drawart import train  # noqa: E402
 from drawart.batches import TrainingData  # noqa: E402
 from drawart.config import RunConfig, TrainConfig  # noqa: E402
 from drawart.image import load_image  # noqa: E402
-from drawart.run import RunDir  # noqa: E402
+from drawart.run import RunDir
 
 
 def main():

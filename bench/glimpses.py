@@ -33,7 +33,8 @@ def main():
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from drawart import strokes, train
-    from drawart.run import RunDir, RunError
+    from drawart.errors import RunError
+    from drawart.run import RunDir
 
     run = RunDir(args.run)
     try:

@@ -29,7 +29,8 @@ from pathlib import Path
 
 from common import ROOT
 
-from drawart.run import RunDir, checkpoint_problem, list_checkpoints  # noqa: E402
+from drawart.checkpoints import checkpoint_problem, list_checkpoints
+from drawart.run import RunDir
 
 TINY = ["--size", "9", "--glimpses", "3", "--hidden", "8", "--z", "3", "--read-n", "2", "--write-n", "3"]
 

@@ -24,7 +24,7 @@ from drawart import train  # noqa: E402
 from drawart.batches import TrainingData  # noqa: E402
 from drawart.config import ModelConfig, RunConfig, TrainConfig  # noqa: E402
 from drawart.image import load_image  # noqa: E402
-from drawart.run import RunDir  # noqa: E402
+from drawart.run import RunDir
 
 # name → changes to the defaults
 SWEEP = {

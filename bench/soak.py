@@ -48,7 +48,7 @@ def main():
     import keras
 
     from drawart import callbacks, plan, train
-    from drawart.run import plan_fit
+    from drawart.fit_plan import plan_fit
 
     out = args.out or Path(tempfile.mkdtemp()) / "soak"
     fit_plan = plan_fit(ROOT / "examples" / "camera.png", out, size=args.size, train={"steps": args.steps})

@@ -25,7 +25,7 @@ from common import photo_path
 def build(photo: str, size: int, changes: dict):
     from drawart import train
     from drawart.config import ModelConfig
-    from drawart.run import plan_fit
+    from drawart.fit_plan import plan_fit
 
     fields = set(ModelConfig.__dataclass_fields__)
     with tempfile.TemporaryDirectory() as tmp:

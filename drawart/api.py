@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
+from drawart.checkpoints import list_checkpoints
 from drawart.config import RenderConfig, RunConfig, smooth_by_default
 from drawart.errors import DrawartError
-from drawart.run import RunDir, list_checkpoints
+from drawart.run import RunDir
 
 
 class Run:

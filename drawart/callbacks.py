@@ -16,9 +16,12 @@ import tensorflow as tf
 
 from drawart import drawing, export, page, summary
 from drawart import run as rundir
+from drawart.atomic import write_with_record
 from drawart.averaging import drawn_by_average
+from drawart.checkpoints import rotate_checkpoints, save_checkpoint
 from drawart.config import RenderConfig
 from drawart.errors import DrawartError
+from drawart.metrics import METRICS_COLUMNS, VALIDATION_COLUMNS, append_metrics, last_metrics_step
 from drawart.plan import plan_line
 
 
@@ -99,8 +102,8 @@ class CheckpointEvery(keras.callbacks.Callback):
         if (self.due and healthy) or step == self.last_step:
             folder = self.run.checkpoints
             with self.run.writing("checkpoint", folder, step):
-                rundir.save_checkpoint(folder, step, self.save)
-                rundir.rotate_checkpoints(folder, self.keep)
+                save_checkpoint(folder, step, self.save)
+                rotate_checkpoints(folder, self.keep)
             self.due = False
 
 
@@ -121,7 +124,7 @@ class MilestoneGifs(keras.callbacks.Callback):
         if step % self.every:
             return
         with self.run.writing("milestone weights", self.run.milestones, step):
-            rundir.save_checkpoint(self.run.milestones, step, lambda prefix: self.save_weights(self.model, prefix))
+            save_checkpoint(self.run.milestones, step, lambda prefix: self.save_weights(self.model, prefix))
         path = self.run.gifs / drawing.output_name(step, self.options, "gif", smooth=self.options.smooth)
         if not path.exists():
             with drawn_by_average(self.model):
@@ -129,7 +132,7 @@ class MilestoneGifs(keras.callbacks.Callback):
             with self.run.writing("milestone GIF", path, step):
                 path.parent.mkdir(exist_ok=True)
                 record = drawing.output_record(self.options, "gif", [step])
-                rundir.write_with_record(path, drawing.encode(frames, "gif", self.options), record)
+                write_with_record(path, drawing.encode(frames, "gif", self.options), record)
 
 
 class RunPage(keras.callbacks.Callback):
@@ -199,12 +202,12 @@ class RowLog(keras.callbacks.Callback):
     `logged`). Rows already on disk are not written twice: a resume replays the steps a crash lost,
     whose identical rows are there already."""
 
-    what, columns = "metrics row", rundir.METRICS_COLUMNS
+    what, columns = "metrics row", METRICS_COLUMNS
 
     def __init__(self, run: rundir.RunDir, path, every, last_step: int):
         super().__init__()
         self.run, self.path, self.every, self.last_step = run, path, every, last_step
-        self.last_written = rundir.last_metrics_step(path)
+        self.last_written = last_metrics_step(path)
 
     def row(self, step: int, logs) -> dict:
         raise NotImplementedError
@@ -215,7 +218,7 @@ class RowLog(keras.callbacks.Callback):
             return
         row = self.row(step, logs)
         with self.run.writing(self.what, self.path, step):
-            rundir.append_metrics(self.path, row, self.columns)
+            append_metrics(self.path, row, self.columns)
         self.last_written = step
 
 
@@ -235,7 +238,7 @@ class HeldOutBound(RowLog):
     """validation.csv, at every checkpoint and at the last step: the negative variational bound on
     the held-out images, in nats per image (see DrawModel.bound), of the weights that draw."""
 
-    what, columns = "validation row", rundir.VALIDATION_COLUMNS
+    what, columns = "validation row", VALIDATION_COLUMNS
 
     def __init__(self, run: rundir.RunDir, images, every: int, last_step: int):
         super().__init__(run, run.validation_path, every, last_step)

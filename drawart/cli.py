@@ -246,7 +246,7 @@ def fit(data, out, size, gray, binarize, val_fraction, quiet, **options):
     Shows a progress bar on a terminal and a line every 10 s otherwise (a log file, CI). Metrics go
     to RUN/metrics.csv and to TensorBoard: tensorboard --logdir RUN/tensorboard
     """
-    from drawart.run import plan_fit
+    from drawart.fit_plan import plan_fit
 
     model_fields = {f for f in MODEL.__dataclass_fields__}
     plan = plan_fit(
@@ -326,7 +326,8 @@ def gif(run_dir, every, evolution, fmt, force, **render_options):
     """
     _refuse_missing_encoder(fmt)
     from drawart import drawing
-    from drawart.run import find_run, list_checkpoints
+    from drawart.checkpoints import list_checkpoints
+    from drawart.run import find_run
 
     run = find_run(run_dir, OUTPUTS)
     config = run.read_config()
@@ -438,17 +439,19 @@ def sample(run_dir, count, fmt, force, **render_options):
 def info(run_dir):
     """What RUN_DIR holds [default: the latest run in outputs/]: settings, step, checkpoints, metrics, size."""
     from drawart import run as rundir
+    from drawart.checkpoints import list_checkpoints
+    from drawart.metrics import VALIDATION_COLUMNS, disk_usage, last_metrics_row
 
     run = rundir.find_run(run_dir, OUTPUTS)
     config = run.read_config()
     model, train, image = config.model, config.train, config.image
     latest = run.latest_checkpoint(warn=lambda m: click.echo(m, err=True))
-    checkpoints = [step for step, _ in rundir.list_checkpoints(run.checkpoints)]
-    milestones = [step for step, _ in rundir.list_checkpoints(run.milestones)]
-    row = rundir.last_metrics_row(run.metrics_path)
+    checkpoints = [step for step, _ in list_checkpoints(run.checkpoints)]
+    milestones = [step for step, _ in list_checkpoints(run.milestones)]
+    row = last_metrics_row(run.metrics_path)
     fields = lambda section, skip=(): " ".join(f"{k}={v}" for k, v in vars(section).items() if k not in skip)
     lines = [
-        ("run", f"{run.path}  ({rundir.disk_usage(run.path) / 2**20:.1f} MiB on disk)"),
+        ("run", f"{run.path}  ({disk_usage(run.path) / 2**20:.1f} MiB on disk)"),
         ("data" if image.dataset else "image", _describe_data(config)),
         ("model", fields(model, ("height", "width", "channels"))),
         ("train", fields(train)),
@@ -467,7 +470,7 @@ def info(run_dir):
     else:
         lines.append(("last metrics", "none yet"))
     if image.val_fraction:
-        held = rundir.last_metrics_row(run.validation_path, rundir.VALIDATION_COLUMNS)
+        held = last_metrics_row(run.validation_path, VALIDATION_COLUMNS)
         lines.append(
             (
                 "val bound",
@@ -612,7 +615,7 @@ def _check_output(path: Path) -> None:
 
 def _write_output(path: Path, data: bytes) -> None:
     """Write a file the user named, atomically: the old one stays whole if the write fails."""
-    from drawart.run import atomic_write_bytes
+    from drawart.atomic import atomic_write_bytes
 
     try:
         atomic_write_bytes(path, data)
@@ -663,7 +666,7 @@ def _needed(path: Path, options: RenderConfig, fmt: str, steps: list[int], force
     if force or not path.exists():
         return True
     from drawart import drawing
-    from drawart.run import read_record
+    from drawart.atomic import read_record
 
     if drawing.made_alike(read_record(path), options, fmt, steps):
         click.echo(f"{path}: made before with these options (--force renders it again)")
@@ -676,7 +679,7 @@ def _needed(path: Path, options: RenderConfig, fmt: str, steps: list[int], force
 
 def _write(path: Path, data: bytes, record: dict) -> None:
     """Write an output file (and its record) atomically: the old one stays whole if the write fails."""
-    from drawart.run import write_with_record
+    from drawart.atomic import write_with_record
 
     write_with_record(path, data, record)
     click.echo(f"wrote {path} ({len(data) / 1024:.0f} KiB)")

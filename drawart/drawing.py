@@ -14,8 +14,8 @@ from dataclasses import asdict, replace
 import numpy as np
 
 from drawart import render
+from drawart.checkpoints import step_name
 from drawart.config import RenderConfig, _build, smooth_by_default
-from drawart.run import step_name
 
 
 def output_name(step: int | None, options: RenderConfig, fmt: str, samples: int = 0, smooth: bool = True) -> str:

@@ -11,3 +11,7 @@ class Interrupted(DrawartError):
     """Training stopped by Ctrl-C; str(err) says where it stopped and how to go on. Not an error."""
 
     exit_code = 130
+
+
+class RunError(DrawartError):
+    """The run directory cannot be used as asked."""

@@ -18,6 +18,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from drawart import run as rundir
+from drawart.atomic import atomic_write_bytes
+from drawart.checkpoints import list_checkpoints, step_name
 from drawart.config import RenderConfig
 from drawart.errors import DrawartError
 from drawart.filters import axis_filters
@@ -124,7 +126,7 @@ def _sigmoid(x):
 
 def drawable_steps(run: rundir.RunDir) -> list[int]:
     """Steps whose weights are kept: every milestone, and the newest intact checkpoint."""
-    steps = {step for step, _ in rundir.list_checkpoints(run.milestones)}
+    steps = {step for step, _ in list_checkpoints(run.milestones)}
     latest = run.latest_checkpoint(warn=lambda message: None)
     if latest:
         steps.add(latest[0])
@@ -147,7 +149,7 @@ def choose_step(run: rundir.RunDir, step: int | None) -> int:
 
 
 def stored_path(run: rundir.RunDir, step: int):
-    return run.strokes / f"{rundir.step_name(step)}.json"
+    return run.strokes / f"{step_name(step)}.json"
 
 
 def stored(run: rundir.RunDir, step: int) -> dict | None:
@@ -195,4 +197,4 @@ def store(run: rundir.RunDir, doc: dict) -> None:
     if stored(run, doc["step"]) is not None:
         return
     run.strokes.mkdir(exist_ok=True)
-    rundir.atomic_write_bytes(stored_path(run, doc["step"]), to_json(doc).encode("utf-8"))
+    atomic_write_bytes(stored_path(run, doc["step"]), to_json(doc).encode("utf-8"))

@@ -28,6 +28,8 @@ from PIL import Image
 
 from drawart import __version__, export
 from drawart import run as rundir
+from drawart.atomic import atomic_write_bytes
+from drawart.metrics import VALIDATION_COLUMNS, metrics_rows
 
 # Milestones whose strokes go into one page: a long run's are thinned evenly (always keeping the
 # first, the newest and the one asked for) to at most MAX_DRAWINGS, and to as many as fit in
@@ -58,7 +60,7 @@ def write_page(
     if image is None:
         image = run.training_data(run.read_config()).drawn
     path = Path(path or run.page_path)
-    rundir.atomic_write_bytes(path, page_html(run, docs, kept, selected, image).encode("utf-8"))
+    atomic_write_bytes(path, page_html(run, docs, kept, selected, image).encode("utf-8"))
     return path
 
 
@@ -111,8 +113,8 @@ def packed(doc: dict) -> dict:
 def page_data(run: rundir.RunDir, config, kept: list[int], drawn: list[int], shown: list[int], selected, image) -> dict:
     """Everything the page shows besides the strokes, as one JSON-ready dict. `kept`: steps whose
     weights are kept; `drawn`: steps with strokes; `shown`: those in the page."""
-    metrics = rundir.metrics_rows(run.metrics_path)
-    validation = rundir.metrics_rows(run.validation_path, rundir.VALIDATION_COLUMNS)
+    metrics = metrics_rows(run.metrics_path)
+    validation = metrics_rows(run.validation_path, VALIDATION_COLUMNS)
     last = metrics[-1] if metrics else {"step": 0, "seconds": 0.0}
     return {
         "name": run.path.name,

@@ -40,6 +40,7 @@ from drawart.callbacks import (
     TensorBoardLog,
     progress_callback,
 )
+from drawart.checkpoints import CHECKPOINT_PREFIX, checkpoint_problem, list_checkpoints
 from drawart.config import ModelConfig, RenderConfig, RunConfig, TrainConfig, smooth_by_default
 from drawart.errors import DrawartError, Interrupted
 from drawart.model import DrawModel
@@ -169,9 +170,9 @@ def load_model(run: rundir.RunDir) -> tuple[DrawModel, int]:
 def milestone_weights(run: rundir.RunDir, model: DrawModel, every: int | None = None):
     """[(step, restore)] for each intact milestone whose step is a multiple of `every` (all if None)."""
     found = []
-    for step, path in rundir.list_checkpoints(run.milestones):
-        if (every is None or step % every == 0) and rundir.checkpoint_problem(path) is None:
-            prefix = str(path / rundir.CHECKPOINT_PREFIX)
+    for step, path in list_checkpoints(run.milestones):
+        if (every is None or step % every == 0) and checkpoint_problem(path) is None:
+            prefix = str(path / CHECKPOINT_PREFIX)
             found.append((step, lambda prefix=prefix: restore_weights(model, prefix)))
     return found
 
@@ -286,7 +287,7 @@ def fit(run: rundir.RunDir, data: TrainingData, config: RunConfig, echo=print, e
         RunPage(run, data.drawn, train.gif_every, train.steps),
         *([DrawingCheck(run, data.drawn, train.gif_every, train.steps, echo)] if config.model.attention else []),
         *extra_callbacks,
-        *([PlanReport(config, start, len(rundir.list_checkpoints(run.milestones)), echo)] if progress else []),
+        *([PlanReport(config, start, len(list_checkpoints(run.milestones)), echo)] if progress else []),
         *filter(None, [progress_callback(progress, train.steps, echo)]),
     ]
     if train.jit_compile and strategy is None:

@@ -7,8 +7,9 @@ from drawart import train
 from drawart.averaging import drawn_by_average
 from drawart.batches import TrainingData
 from drawart.callbacks import global_step
+from drawart.checkpoints import CHECKPOINT_PREFIX, list_checkpoints
 from drawart.config import RunConfig, TrainConfig
-from drawart.run import CHECKPOINT_PREFIX, RunDir, list_checkpoints
+from drawart.run import RunDir
 
 PIXELS = np.random.default_rng(1).random((6, 9, 1)).astype("float32")
 

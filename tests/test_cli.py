@@ -302,7 +302,9 @@ def test_progress_is_a_bar_on_a_terminal_lines_elsewhere_none_when_quiet():
 def fabricated_run(path, attention=True):
     """A run directory as fit leaves it, made without TensorFlow: config, two checkpoints, metrics."""
     from drawart import run as rundir
+    from drawart.checkpoints import save_checkpoint
     from drawart.config import ImageConfig, ModelConfig, RunConfig
+    from drawart.metrics import append_metrics
 
     config = RunConfig(
         model=ModelConfig(height=6, width=9, glimpses=3, attention=attention),
@@ -312,9 +314,9 @@ def fabricated_run(path, attention=True):
     run = rundir.RunDir(path)
     run.create(config)
     for step in (1000, 2000):
-        rundir.save_checkpoint(run.checkpoints, step, lambda prefix: Path(prefix + ".index").write_bytes(b"w"))
-    rundir.save_checkpoint(run.milestones, 1000, lambda prefix: Path(prefix + ".index").write_bytes(b"w"))
-    rundir.append_metrics(
+        save_checkpoint(run.checkpoints, step, lambda prefix: Path(prefix + ".index").write_bytes(b"w"))
+    save_checkpoint(run.milestones, 1000, lambda prefix: Path(prefix + ".index").write_bytes(b"w"))
+    append_metrics(
         run.metrics_path, {"step": 2000, "loss": 12.5, "recon": 12.0, "kl": 0.5, "psnr": 24.25, "seconds": 90.0}
     )
     return run
@@ -566,7 +568,7 @@ def test_export_and_page_refuse_bad_input_in_one_line_and_touch_nothing(tmp_path
 def test_a_failed_write_of_export_or_page_is_one_line_and_keeps_the_old_file(tmp_path, monkeypatch):
     import errno
 
-    from drawart import run as rundir
+    from drawart import atomic
 
     run = with_stored_strokes(fabricated_run(tmp_path / "run"))
     old = tmp_path / "old.json"
@@ -575,7 +577,7 @@ def test_a_failed_write_of_export_or_page_is_one_line_and_keeps_the_old_file(tmp
     def full_disk(path, data):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(rundir, "atomic_write_bytes", full_disk)
+    monkeypatch.setattr(atomic, "atomic_write_bytes", full_disk)
     for command in ("export", "page"):
         assert_one_line_error(invoke(command, run.path, "-o", old), f"cannot write {old}", "No space left")
         assert old.read_text() == "keep me"

@@ -15,12 +15,15 @@ from pathlib import Path
 
 from test_cli import TINY, assert_one_line_error, invoke, snapshot
 
-from drawart.run import RunDir, plan_fit
+from drawart.fit_plan import plan_fit
+from drawart.run import RunDir
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def kill_anywhere_bench():
+def kill_anywhere_bench(monkeypatch):
+    """The bench as a module, importing its helper module (bench/common.py) as it does when run."""
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
     spec = importlib.util.spec_from_file_location("kill_anywhere", ROOT / "bench" / "kill_anywhere.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look themselves up there
@@ -31,8 +34,8 @@ def kill_anywhere_bench():
 STEPS = 120
 
 
-def test_killed_at_random_moments_the_run_resumes_and_ends_as_if_never_killed(tiny_gray_png, tmp_path):
-    bench = kill_anywhere_bench()
+def test_killed_at_random_moments_the_run_resumes_and_ends_as_if_never_killed(tiny_gray_png, tmp_path, monkeypatch):
+    bench = kill_anywhere_bench(monkeypatch)
     # A checkpoint every 3 steps, one step per call: much of the time is spent writing checkpoints.
     # One SIGKILL and one SIGINT (Ctrl-C), in random order at random moments once training runs.
     killed = tmp_path / "run"
@@ -99,7 +102,7 @@ def test_a_second_fit_is_refused_while_a_live_process_holds_the_run(tiny_gray_pn
         f"""
         import sys
         from pathlib import Path
-        from drawart.run import RunLock
+        from drawart.lock import RunLock
         with RunLock(Path({str(run / "lock")!r})):
             print("locked", flush=True)
             sys.stdin.read()

@@ -20,8 +20,9 @@ from test_cli import TINY, assert_one_line_error, invoke, snapshot
 from test_image import mutated_png
 
 from drawart.cli import cli
+from drawart.fit_plan import plan_fit
 from drawart.image import load_image
-from drawart.run import RunDir, plan_fit
+from drawart.run import RunDir
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

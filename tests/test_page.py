@@ -14,11 +14,12 @@ from test_cli import fabricated_run
 from test_export import scattered_model
 
 from drawart import export, page, train
-from drawart import run as rundir
+from drawart.checkpoints import save_checkpoint
 from drawart.config import ImageConfig, RunConfig, TrainConfig
 from drawart.image import load_image
+from drawart.metrics import append_metrics
 from drawart.progress import psnr
-from drawart.run import RunDir, append_metrics, save_checkpoint
+from drawart.run import RunDir
 
 
 def made_run(folder: Path, window: str, gray: bool) -> RunDir:
@@ -180,7 +181,7 @@ def test_a_long_runs_page_reads_and_carries_only_the_milestones_that_fit(tmp_pat
     rng = np.random.default_rng(0)
     steps = list(range(100, 6001, 100))  # 60 milestones with strokes
     for step in steps:
-        rundir.save_checkpoint(run.milestones, step, lambda prefix: Path(prefix + ".index").write_bytes(b"w"))
+        save_checkpoint(run.milestones, step, lambda prefix: Path(prefix + ".index").write_bytes(b"w"))
         export.store(run, fake_strokes(step, rng))
     # Room for the strokes of five drawings (one packed is about as large as any other)
     one = len(json.dumps(page.packed(fake_strokes(1, rng)), separators=(",", ":")))

@@ -16,28 +16,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from drawart import run as rundir
-from drawart.config import ImageConfig, ModelConfig, RunConfig, TrainConfig
-from drawart.image import ImageError, load_image
-from drawart.run import (
+from drawart import atomic, checkpoints
+from drawart.atomic import atomic_write_bytes
+from drawart.checkpoints import (
     CHECKPOINT_PREFIX,
     MANIFEST,
-    METRICS_COLUMNS,
-    RunDir,
-    RunError,
-    RunLock,
-    append_metrics,
-    atomic_write_bytes,
-    check_resume,
     checkpoint_problem,
-    last_metrics_step,
     latest_good_checkpoint,
     list_checkpoints,
-    plan_fit,
     rotate_checkpoints,
     save_checkpoint,
     step_name,
 )
+from drawart.config import ImageConfig, ModelConfig, RunConfig, TrainConfig
+from drawart.errors import RunError
+from drawart.fit_plan import check_resume, plan_fit
+from drawart.image import ImageError, load_image
+from drawart.lock import RunLock
+from drawart.metrics import METRICS_COLUMNS, append_metrics, disk_usage, last_metrics_row, last_metrics_step
+from drawart.run import RunDir
 
 INDEX = CHECKPOINT_PREFIX + ".index"
 DATA = CHECKPOINT_PREFIX + ".data-00000-of-00001"
@@ -86,7 +83,7 @@ def test_atomic_write_bytes_failure_keeps_old_file(tmp_path, monkeypatch, failin
     def boom(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(rundir.os, failing, boom)
+    monkeypatch.setattr(atomic.os, failing, boom)
     with pytest.raises(OSError, match="No space"):
         atomic_write_bytes(target, b"new content that never lands")
     monkeypatch.undo()
@@ -100,7 +97,7 @@ def test_atomic_write_bytes_failure_on_new_file_leaves_nothing(tmp_path, monkeyp
     def boom(*args, **kwargs):
         raise OSError(5, "I/O error")
 
-    monkeypatch.setattr(rundir.os, "replace", boom)
+    monkeypatch.setattr(atomic.os, "replace", boom)
     with pytest.raises(OSError):
         atomic_write_bytes(target, b"x")
     monkeypatch.undo()
@@ -283,7 +280,7 @@ def test_rotation_killed_halfway_through_a_delete_leaves_no_broken_checkpoint(tm
         next(Path(path).iterdir()).unlink()
         raise KeyboardInterrupt  # stands in for the kill
 
-    monkeypatch.setattr(rundir.shutil, "rmtree", killed_halfway)
+    monkeypatch.setattr(checkpoints.shutil, "rmtree", killed_halfway)
     with pytest.raises(KeyboardInterrupt):
         rotate_checkpoints(tmp_path, keep=2)
     monkeypatch.undo()
@@ -732,7 +729,7 @@ def test_lock_of_a_dead_process_is_free(tmp_path):
         f"""
         import os
         from pathlib import Path
-        from drawart.run import RunLock
+        from drawart.lock import RunLock
         RunLock(Path({str(tmp_path / "lock")!r})).__enter__()
         print(os.getpid(), flush=True)
         os._exit(0)  # dies holding the lock: no __exit__
@@ -751,7 +748,7 @@ def test_lock_held_by_another_process(tmp_path):
         f"""
         import os, sys
         from pathlib import Path
-        from drawart.run import RunLock
+        from drawart.lock import RunLock
         with RunLock(Path({str(tmp_path / "lock")!r})):
             print(os.getpid(), flush=True)
             sys.stdin.read()  # hold until the parent closes stdin
@@ -781,13 +778,13 @@ def test_lock_in_a_missing_folder_is_one_line(tmp_path):
 
 def test_last_metrics_row_reads_without_touching_the_file(tmp_path):
     path = tmp_path / "metrics.csv"
-    assert rundir.last_metrics_row(path) is None
-    rundir.append_metrics(path, {"step": 50, "loss": 3.0, "recon": 2.0, "kl": 1.0, "psnr": 20.5, "seconds": 4.0})
-    rundir.append_metrics(path, {"step": 100, "loss": 2.5, "recon": 2.0, "kl": 0.5, "psnr": 21.5, "seconds": 8.0})
+    assert last_metrics_row(path) is None
+    append_metrics(path, {"step": 50, "loss": 3.0, "recon": 2.0, "kl": 1.0, "psnr": 20.5, "seconds": 4.0})
+    append_metrics(path, {"step": 100, "loss": 2.5, "recon": 2.0, "kl": 0.5, "psnr": 21.5, "seconds": 8.0})
     with open(path, "a") as f:
         f.write("150,2.1,1.")  # a crash mid-row
     before = path.read_bytes()
-    assert rundir.last_metrics_row(path) == {
+    assert last_metrics_row(path) == {
         "step": 100,
         "loss": 2.5,
         "recon": 2.0,
@@ -798,14 +795,14 @@ def test_last_metrics_row_reads_without_touching_the_file(tmp_path):
     assert path.read_bytes() == before  # `drawart info` may run while fit appends
     header_only = tmp_path / "header.csv"
     header_only.write_text(",".join(METRICS_COLUMNS) + "\n")
-    assert rundir.last_metrics_row(header_only) is None
+    assert last_metrics_row(header_only) is None
 
 
 def test_disk_usage_counts_every_file_below(tmp_path):
     (tmp_path / "a").write_bytes(b"x" * 10)
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "b").write_bytes(b"y" * 5)
-    assert rundir.disk_usage(tmp_path) == 15
+    assert disk_usage(tmp_path) == 15
 
 
 # ---------------------------------------------------------------------------------------------

@@ -137,7 +137,8 @@ def test_a_checkpoint_due_during_skipped_steps_waits_for_a_healthy_one(tmp_path,
 def test_a_failed_checkpoint_write_stops_with_one_line_and_keeps_the_last(tmp_path, monkeypatch):
     import tensorflow as tf
 
-    from drawart.run import RunError, checkpoint_problem
+    from drawart.checkpoints import checkpoint_problem
+    from drawart.errors import RunError
 
     write = tf.train.Checkpoint.write
 
