@@ -73,3 +73,9 @@ def repo_root():
     from pathlib import Path
 
     return Path(__file__).resolve().parent.parent
+
+
+def assert_one_line(err) -> str:
+    message = str(err.value) if hasattr(err, "value") else str(err)
+    assert message and "\n" not in message
+    return message
