@@ -20,7 +20,7 @@ from drawart.run import RunDir
 class Run:
     """A run directory made by `drawart fit`, read-only: what it trained on and what it draws."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path) -> None:
         self._run = RunDir(Path(path))
         if not self._run.exists():
             raise DrawartError(

@@ -17,6 +17,7 @@ weights, as it always did.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 
 import keras
 
@@ -26,10 +27,10 @@ class AveragingAdam(keras.optimizers.Adam):
     into them: Keras would copy the average over the weights at the end of every `fit`, and a later
     resume in the same process would then train from the average instead of the weights."""
 
-    def __init__(self, learning_rate, ema: float):
+    def __init__(self, learning_rate, ema: float) -> None:
         super().__init__(learning_rate, use_ema=ema > 0, ema_momentum=ema if ema > 0 else 0.99)
 
-    def finalize_variable_values(self, var_list):
+    def finalize_variable_values(self, var_list) -> None:
         pass
 
 
@@ -41,7 +42,7 @@ def _pairs(model):
 
 
 @contextlib.contextmanager
-def swapped_in(pairs):
+def swapped_in(pairs: list) -> Iterator[None]:
     """Inside, each weight of the (weight, value) pairs holds its value; on leaving, the weights are
     back, bit for bit."""
     trained = [weight.numpy() for weight, _ in pairs]
@@ -55,14 +56,14 @@ def swapped_in(pairs):
 
 
 @contextlib.contextmanager
-def drawn_by_average(model):
+def drawn_by_average(model: keras.Model) -> Iterator[None]:
     """Inside, the model's weights are their moving average (unchanged when it keeps none); on leaving,
     the trained weights are back, bit for bit."""
     with swapped_in(_pairs(model)):
         yield model
 
 
-def draw_by_average(model) -> None:
+def draw_by_average(model: keras.Model) -> None:
     """Put the moving average into the weights for good: a model loaded to render, never to train."""
     for weight, average in _pairs(model):
         weight.assign(average)

@@ -39,7 +39,7 @@ class BatchPlan:
     wraps around the shuffled order, so with one image every slot holds that image.
     """
 
-    def __init__(self, images: np.ndarray, batch: int, seed: int):
+    def __init__(self, images: np.ndarray, batch: int, seed: int) -> None:
         if len(images) == 0:
             raise ValueError("a batch plan needs at least one image")
         self.images, self.batch, self.seed = np.asarray(images), batch, seed

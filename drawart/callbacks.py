@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import sys
 import time
+from collections.abc import Callable, Sequence
 
 import keras
 import tensorflow as tf
@@ -28,7 +29,7 @@ from drawart.plan import plan_line
 class Clock:
     """Training wall-clock seconds, continued across resumes from the value in the checkpoint."""
 
-    def __init__(self, already: float = 0.0):
+    def __init__(self, already: float = 0.0) -> None:
         self.already = already
         self.started = time.monotonic()
 
@@ -36,7 +37,7 @@ class Clock:
         return self.already + time.monotonic() - self.started
 
 
-def global_step(model) -> int:
+def global_step(model: keras.Model) -> int:
     return int(model.optimizer.iterations.numpy())
 
 
@@ -53,14 +54,14 @@ class DivergenceGuard(keras.callbacks.Callback):
     CheckpointEvery, so the step that trips it is never saved.
     """
 
-    def __init__(self, run: rundir.RunDir, limit: int, echo=print):
+    def __init__(self, run: rundir.RunDir, limit: int, echo=print) -> None:
         super().__init__()
         self.run, self.limit, self.echo = run, limit, echo
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs=None) -> None:
         self.last_step, self.streak = global_step(self.model), 0
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch, logs=None) -> None:
         step = global_step(self.model)
         ran, self.last_step = step - self.last_step, step
         skipped, streak = int(logs["skipped"]), int(logs["streak"])
@@ -89,13 +90,13 @@ class CheckpointEvery(keras.callbacks.Callback):
     so a streak of skipped steps never pushes the healthier older checkpoints out of the run.
     """
 
-    def __init__(self, run: rundir.RunDir, every: int, last_step: int, keep: int, save):
+    def __init__(self, run: rundir.RunDir, every: int, last_step: int, keep: int, save) -> None:
         super().__init__()
         self.run, self.every, self.last_step, self.keep = run, every, last_step, keep
         self.save = save  # save(prefix): writes the whole training state
         self.due = False
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch, logs=None) -> None:
         step = global_step(self.model)
         self.due = self.due or step % self.every == 0
         healthy = int((logs or {}).get("streak", 0)) == 0
@@ -114,12 +115,12 @@ class MilestoneGifs(keras.callbacks.Callback):
     bench/gif_overhead.py measures what this costs training.
     """
 
-    def __init__(self, run: rundir.RunDir, pixels, every: int, options: RenderConfig, save_weights):
+    def __init__(self, run: rundir.RunDir, pixels, every: int, options: RenderConfig, save_weights) -> None:
         super().__init__()
         self.run, self.pixels, self.every, self.options = run, pixels, every, options
         self.save_weights = save_weights  # save_weights(model, prefix)
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch, logs=None) -> None:
         step = global_step(self.model)
         if step % self.every:
             return
@@ -144,11 +145,11 @@ class RunPage(keras.callbacks.Callback):
     the callbacks that write milestones, checkpoints and metrics, so the page shows them.
     """
 
-    def __init__(self, run: rundir.RunDir, image, every: int, last_step: int):
+    def __init__(self, run: rundir.RunDir, image, every: int, last_step: int) -> None:
         super().__init__()
         self.run, self.image, self.every, self.last_step = run, image, every, last_step
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch, logs=None) -> None:
         step = global_step(self.model)
         if not logged(step, self.every, self.last_step):
             return
@@ -167,12 +168,12 @@ class DrawingCheck(keras.callbacks.Callback):
     against the image as `drawart info` does (export.drawing_progress).
     """
 
-    def __init__(self, run: rundir.RunDir, image, every: int, last_step: int, echo=print):
+    def __init__(self, run: rundir.RunDir, image, every: int, last_step: int, echo=print) -> None:
         super().__init__()
         self.run, self.image, self.every, self.last_step, self.echo = run, image, every, last_step, echo
         self.warned = False
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch, logs=None) -> None:
         step = global_step(self.model)
         if (
             self.warned
@@ -189,7 +190,7 @@ class DrawingCheck(keras.callbacks.Callback):
             )
 
 
-def logged(step: int, every, last_step: int) -> bool:
+def logged(step: int, every: int | Sequence[int], last_step: int) -> bool:
     """Whether `step` is logged: a multiple of any of `every` (an int or several; 0 is never),
     or the run's last step. Calls end exactly there (see train.chunk_sizes), except under a
     distribution strategy, where every call is one step."""
@@ -204,7 +205,7 @@ class RowLog(keras.callbacks.Callback):
 
     what, columns = "metrics row", METRICS_COLUMNS
 
-    def __init__(self, run: rundir.RunDir, path, every, last_step: int):
+    def __init__(self, run: rundir.RunDir, path, every, last_step: int) -> None:
         super().__init__()
         self.run, self.path, self.every, self.last_step = run, path, every, last_step
         self.last_written = last_metrics_step(path)
@@ -212,7 +213,7 @@ class RowLog(keras.callbacks.Callback):
     def row(self, step: int, logs) -> dict:
         raise NotImplementedError
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch, logs=None) -> None:
         step = global_step(self.model)
         if step <= self.last_written or not logged(step, self.every, self.last_step):
             return
@@ -225,7 +226,7 @@ class RowLog(keras.callbacks.Callback):
 class MetricsLog(RowLog):
     """metrics.csv: the last step's loss, recon, kl and psnr, and the training seconds so far."""
 
-    def __init__(self, run: rundir.RunDir, clock: Clock, every, last_step: int):
+    def __init__(self, run: rundir.RunDir, clock: Clock, every, last_step: int) -> None:
         super().__init__(run, run.metrics_path, every, last_step)
         self.clock = clock
 
@@ -240,7 +241,7 @@ class HeldOutBound(RowLog):
 
     what, columns = "validation row", VALIDATION_COLUMNS
 
-    def __init__(self, run: rundir.RunDir, images, every: int, last_step: int):
+    def __init__(self, run: rundir.RunDir, images, every: int, last_step: int) -> None:
         super().__init__(run, run.validation_path, every, last_step)
         self.images = images
 
@@ -261,16 +262,16 @@ class TensorBoardLog(keras.callbacks.Callback):
 
     SCALARS = ("loss", "recon", "kl", "psnr")
 
-    def __init__(self, folder, pixels, every, image_every: int, last_step: int):
+    def __init__(self, folder, pixels, every, image_every: int, last_step: int) -> None:
         super().__init__()
         self.folder, self.pixels, self.every = folder, pixels, every
         self.image_every, self.last_step = image_every, last_step
         self.options = RenderConfig(boxes=False, side_by_side=True)
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs=None) -> None:
         self.writer = tf.summary.create_file_writer(str(self.folder))
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch, logs=None) -> None:
         step = global_step(self.model)
         image = logged(step, self.image_every, self.last_step)
         with self.writer.as_default(step=step):
@@ -284,7 +285,7 @@ class TensorBoardLog(keras.callbacks.Callback):
                 summary.image("reconstruction", frame)
                 self.writer.flush()  # with the checkpoint: a crash loses only steps a resume replays
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs=None) -> None:
         self.writer.close()
 
 
@@ -299,12 +300,12 @@ class PlanReport(keras.callbacks.Callback):
     """Says once, after the first calls that compile nothing, the speed here, the time to the last
     step and the milestones and disk the run will take (plan.plan_line)."""
 
-    def __init__(self, config, start: int, kept_milestones: int, echo=print):
+    def __init__(self, config, start: int, kept_milestones: int, echo=print) -> None:
         super().__init__()
         self.config, self.start, self.kept, self.echo = config, start, kept_milestones, echo
         self.timed = None  # (time, step) at the end of the first call, which compiles
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch, logs=None) -> None:
         if self.timed is False:
             return
         now, step = time.monotonic(), global_step(self.model)
@@ -322,7 +323,7 @@ class _Progress(keras.callbacks.Callback):
     The speed is measured from the end of the first call, so XLA's compile time does not count.
     """
 
-    def __init__(self, total: int):
+    def __init__(self, total: int) -> None:
         super().__init__()
         self.total = total
 
@@ -343,15 +344,15 @@ class _Progress(keras.callbacks.Callback):
 class PlainProgress(_Progress):
     """A log line at most every `interval` seconds and at the end: for logs, CI and nohup."""
 
-    def __init__(self, total: int, interval: float = 10.0, echo=print):
+    def __init__(self, total: int, interval: float = 10.0, echo=print) -> None:
         super().__init__(total)
         self.interval, self.echo = interval, echo
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs=None) -> None:
         super().on_train_begin(logs)
         self.last_time = self.started
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch, logs=None) -> None:
         step, rate, left = self.status()
         now = time.monotonic()
         if now - self.last_time >= self.interval or step >= self.total:
@@ -369,11 +370,11 @@ class ProgressBar(_Progress):
 
     WIDTH = 24  # most characters of the bar itself; it shrinks to keep the line on an 80-column terminal
 
-    def __init__(self, total: int, stream=None, interval: float = 0.1):
+    def __init__(self, total: int, stream=None, interval: float = 0.1) -> None:
         super().__init__(total)
         self.stream, self.interval = stream, interval
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs=None) -> None:
         super().on_train_begin(logs)
         self.last_time = None
         self.drawn = False
@@ -393,7 +394,7 @@ class ProgressBar(_Progress):
         filled = width * min(step, self.total) // self.total
         return head + "#" * filled + "." * (width - filled) + tail + figures
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch, logs=None) -> None:
         step, rate, left = self.status()
         now = time.monotonic()
         if self.last_time is not None and now - self.last_time < self.interval and step < self.total:
@@ -404,7 +405,7 @@ class ProgressBar(_Progress):
         self._write("\r" + self.line(step, rate, left, logs, columns)[: max(columns - 1, 20)] + "\x1b[K")
         self.drawn = True
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs=None) -> None:
         self.end_line()
 
     def end_line(self) -> None:
@@ -419,7 +420,9 @@ class ProgressBar(_Progress):
         stream.flush()
 
 
-def progress_callback(kind: str | None, total: int, echo=print):
+def progress_callback(
+    kind: str | None, total: int, echo: Callable[[str], None] = print
+) -> keras.callbacks.Callback | None:
     """What reports progress during fit: "bar" on a terminal, "lines" for a log file, None for quiet."""
     if kind is None:
         return None

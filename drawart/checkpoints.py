@@ -100,7 +100,7 @@ def checkpoint_problem(path: Path) -> str | None:
     return None
 
 
-def latest_good_checkpoint(folders: list[Path], warn=None) -> tuple[int, str] | None:
+def latest_good_checkpoint(folders: list[Path], warn: Callable[[str], None] | None = None) -> tuple[int, str] | None:
     """(step, prefix) of the newest checkpoint, across `folders`, whose files match their manifest."""
     warn = warn or (lambda message: print(message, file=sys.stderr))
     candidates = sorted((c for folder in folders for c in list_checkpoints(folder)), reverse=True)

@@ -11,6 +11,7 @@ import sys
 from collections import ChainMap
 from dataclasses import replace
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -36,7 +37,7 @@ OUTPUTS = Path("outputs")
 class DrawartGroup(click.Group):
     """Every user error (bad option, bad image, refused resume) is one line on stderr and exit 2."""
 
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra) -> None:
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except Interrupted as err:
@@ -60,7 +61,7 @@ class DrawartGroup(click.Group):
     epilog="Example: drawart fit examples/camera.png --steps 20000 && drawart gif  (see 'drawart COMMAND --help')",
 )
 @click.version_option(__version__, "-V", "--version", prog_name="drawart")
-def cli():
+def cli() -> None:
     """Overfit a DRAW network to one image and watch it draw, glimpse by glimpse."""
 
 
@@ -71,7 +72,7 @@ def quiet_tensorflow() -> None:
     start_tensorflow()
 
 
-def progress_kind(quiet: bool, stream) -> str | None:
+def progress_kind(quiet: bool, stream: TextIO) -> str | None:
     """A redrawn bar for a person at a terminal, plain lines for a log file or CI, nothing if --quiet."""
     if quiet:
         return None
@@ -236,7 +237,7 @@ def _output_options(command):
     help="'mirrored': tf.distribute.MirroredStrategy over every visible GPU." + _default(TRAIN.strategy),
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or progress lines.")
-def fit(data, out, size, gray, binarize, val_fraction, quiet, **options):
+def fit(data, out, size, gray, binarize, val_fraction, quiet, **options) -> None:
     """Fit a DRAW network to DATA, resuming the run in --out if there is one.
 
     DATA is one picture, or a data set: a folder of images or an .npy/.npz array of images
@@ -318,7 +319,7 @@ def fit(data, out, size, gray, binarize, val_fraction, quiet, **options):
 )
 @click.option("--seed", type=int, default=RENDER.seed, help="Noise seed of the reconstruction." + _default(RENDER.seed))
 @_output_options
-def gif(run_dir, every, evolution, fmt, force, **render_options):
+def gif(run_dir, every, evolution, fmt, force, **render_options) -> None:
     """Render the drawing at each kept milestone of RUN_DIR [default: the latest run in outputs/].
 
     An output that exists is kept, not rendered again, unless --force: beside each file a hidden
@@ -405,7 +406,7 @@ def gif(run_dir, every, evolution, fmt, force, **render_options):
     help="Longest side to evaluate the write filters at (attention runs) [default: the output size, see --smooth].",
 )
 @_output_options
-def sample(run_dir, count, fmt, force, **render_options):
+def sample(run_dir, count, fmt, force, **render_options) -> None:
     """Draw new images from the prior of RUN_DIR [default: the latest run in outputs/] as one GIF grid.
 
     Every drawing starts from its own noise z_t ~ N(0, I) and is drawn glimpse by glimpse, all in
@@ -436,7 +437,7 @@ def sample(run_dir, count, fmt, force, **render_options):
 
 @cli.command(epilog="Example: drawart info outputs/camera")
 @click.argument("run_dir", required=False, type=click.Path(path_type=Path))
-def info(run_dir):
+def info(run_dir) -> None:
     """What RUN_DIR holds [default: the latest run in outputs/]: settings, step, checkpoints, metrics, size."""
     from drawart import run as rundir
     from drawart.checkpoints import list_checkpoints
@@ -517,7 +518,7 @@ def _drawing_line(run, config) -> str:
     type=click.Path(path_type=Path, allow_dash=True),
     help="JSON file to write, '-' for standard output [default: RUN_DIR/strokes/step-NNNNNNN.json].",
 )
-def export_strokes(run_dir, step, output):
+def export_strokes(run_dir, step, output) -> None:
     """Write the strokes RUN_DIR [default: the latest run in outputs/] draws at a step, as JSON:
     every glimpse's write window and patch in image-relative units, to redraw at any size."""
     from drawart import export
@@ -564,7 +565,7 @@ def export_strokes(run_dir, step, output):
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), help="Where to write the page [default: RUN_DIR/index.html]."
 )
-def page(run_dir, step, output):
+def page(run_dir, step, output) -> None:
     """Write the page of RUN_DIR [default: the latest run in outputs/]: one self-contained HTML file
     to watch the drawing at every milestone, with curves and settings. fit writes it at every
     milestone; this adds the strokes of milestones that have none (runs of earlier releases)."""
@@ -685,7 +686,7 @@ def _write(path: Path, data: bytes, record: dict) -> None:
     click.echo(f"wrote {path} ({len(data) / 1024:.0f} KiB)")
 
 
-def main():
+def main() -> None:
     cli(prog_name="drawart")
 
 

@@ -53,13 +53,15 @@ class LoadedDataset:
     description: str  # short human text, e.g. "1797 images from array (1797, 8, 8) uint8"
 
 
-def is_dataset(path) -> bool:
+def is_dataset(path: str | Path) -> bool:
     """True for a directory or a .npy/.npz file: what `load_dataset` takes rather than `load_image`."""
     path = Path(path)
     return path.is_dir() or path.suffix.lower() in ARRAY_SUFFIXES
 
 
-def load_dataset(path, size: int | None = None, gray: bool | None = None, binarize: bool = False) -> LoadedDataset:
+def load_dataset(
+    path: str | Path, size: int | None = None, gray: bool | None = None, binarize: bool = False
+) -> LoadedDataset:
     """Load every image, bring them to one size (longest side `size`, default the data's own capped at 64)."""
     name = f"'{_one_line(os.fspath(path))}'"
     if size is not None and size < MIN_SIDE:

@@ -9,13 +9,18 @@ the prior: both go through `_grid_frames`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from drawart import render
 from drawart.checkpoints import step_name
 from drawart.config import RenderConfig, _build, smooth_by_default
+
+if TYPE_CHECKING:  # the model needs TensorFlow, which this module does not load
+    from drawart.model import DrawModel
 
 
 def output_name(step: int | None, options: RenderConfig, fmt: str, samples: int = 0, smooth: bool = True) -> str:
@@ -74,14 +79,14 @@ def made_alike(record: dict | None, options: RenderConfig, fmt: str, steps: list
     return record.get("format") == fmt and record.get("steps") == [int(s) for s in steps] and made == options
 
 
-def grid_scale(model, options: RenderConfig) -> float:
+def grid_scale(model: DrawModel, options: RenderConfig) -> float:
     """How much finer than the training grid to evaluate the write filters (1: not at all)."""
     if not options.render_size:
         return 1.0
     return options.render_size / max(model.config.height, model.config.width)
 
 
-def at_output_size(model, options: RenderConfig, count: int = 0) -> RenderConfig:
+def at_output_size(model: DrawModel, options: RenderConfig, count: int = 0) -> RenderConfig:
     """`options` with `smooth` spelled out: an attention model's write filters evaluated at the size
     the drawing is shown at (render_size) instead of upscaling its pixels (scale 1).
 
@@ -102,7 +107,7 @@ def at_output_size(model, options: RenderConfig, count: int = 0) -> RenderConfig
     return replace(options, render_size=max(cfg.height, cfg.width) * factor, scale=1)
 
 
-def windows(params, n: int, model, scale: float, head: str | None = None) -> np.ndarray:
+def windows(params: np.ndarray, n: int, model: DrawModel, scale: float, head: str | None = None) -> np.ndarray:
     """Raw attention parameters (T, 5) of glimpses 0..T−1 → (T, 4) boxes (gx, gy, δ, σ) in
     rendered-canvas pixels, through the model's own window parametrisation.
 
@@ -140,7 +145,7 @@ def target_at(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.take(np.take(pixels, rows, axis=-3), cols, axis=-2)
 
 
-def reconstruction_frames(model, pixels: np.ndarray, options: RenderConfig) -> np.ndarray:
+def reconstruction_frames(model: DrawModel, pixels: np.ndarray, options: RenderConfig) -> np.ndarray:
     """uint8 frames of the model redrawing `pixels`, one per canvas σ(c_0..c_T).
 
     `pixels` is one image (H, W, C), or a set (K, H, W, C) whose K reconstructions are drawn in
@@ -170,7 +175,7 @@ def _frames(model, traced: dict, pixels, options: RenderConfig, scale: float) ->
     return render.drawing_frames(canvases, scale=upscale, target=target, gap=2 * upscale * _finer(scale), **boxes)
 
 
-def sample_frames(model, count: int, options: RenderConfig) -> np.ndarray:
+def sample_frames(model: DrawModel, count: int, options: RenderConfig) -> np.ndarray:
     """uint8 frames of `count` drawings from the prior, drawn in step, in a grid (see `grid_layout`).
 
     The noise comes from `options.seed`. There is no target, so no side by side.
@@ -203,7 +208,7 @@ def _finer(scale: float) -> int:
     return max(1, round(scale))
 
 
-def encode(frames: np.ndarray, fmt: str, options: RenderConfig, labels=None) -> bytes:
+def encode(frames: np.ndarray, fmt: str, options: RenderConfig, labels: list[str] | None = None) -> bytes:
     """Frames → file bytes in one of render.FORMATS."""
     durations = render.frame_durations(len(frames), options.frame_ms, options.hold_ms)
     if fmt == "gif":
@@ -217,7 +222,9 @@ def encode(frames: np.ndarray, fmt: str, options: RenderConfig, labels=None) -> 
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def evolution_frames(model, pixels: np.ndarray, weights: list[tuple[int, object]], options: RenderConfig):
+def evolution_frames(
+    model: DrawModel, pixels: np.ndarray, weights: list[tuple[int, Callable[[], None]]], options: RenderConfig
+) -> np.ndarray:
     """One labelled frame per milestone: the finished drawing after each (step, restore) in order.
 
     `restore()` loads that milestone's weights into `model`. For a set (K, H, W, C) each frame is

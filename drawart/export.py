@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,12 +27,15 @@ from drawart.errors import DrawartError
 from drawart.filters import axis_filters
 from drawart.progress import Progress
 
+if TYPE_CHECKING:  # the model needs TensorFlow, which this module does not load
+    from drawart.model import DrawModel
+
 SCHEMA = "drawart-strokes/1"
 # ---------------------------------------------------------------------------------------------
 # The document
 
 
-def strokes(model, pixels: np.ndarray, step: int, seed: int = RenderConfig.seed) -> dict:
+def strokes(model: DrawModel, pixels: np.ndarray, step: int, seed: int = RenderConfig.seed) -> dict:
     """The strokes document of `model` redrawing `pixels` (H, W, C) with the noise of `seed`.
 
     Windows come from the model's own filterbanks, so the document holds what the model draws.
@@ -148,7 +153,7 @@ def choose_step(run: rundir.RunDir, step: int | None) -> int:
     return step
 
 
-def stored_path(run: rundir.RunDir, step: int):
+def stored_path(run: rundir.RunDir, step: int) -> Path:
     return run.strokes / f"{step_name(step)}.json"
 
 
@@ -175,7 +180,7 @@ class StoredStrokes(Mapping):
     """{step: stored strokes or None} for those of `steps` with a strokes file, each read when it is
     first looked up: a page shows a few of a long run's milestones, and each document can be MBs."""
 
-    def __init__(self, run: rundir.RunDir, steps: list[int]):
+    def __init__(self, run: rundir.RunDir, steps: list[int]) -> None:
         self.run, self.steps, self.read = run, [s for s in steps if stored_path(run, s).is_file()], {}
 
     def __getitem__(self, step: int) -> dict | None:

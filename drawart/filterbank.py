@@ -132,7 +132,7 @@ class Filterbank(keras.layers.Layer):
         window_floor: float = ModelConfig.window_floor,
         gamma_range: float = ModelConfig.gamma_range,
         **kwargs,
-    ):
+    ) -> None:
         super().__init__(**kwargs)
         if kind not in WINDOWS:
             raise ValueError(f"window must be one of {', '.join(WINDOWS)}, got {kind!r}")

@@ -12,7 +12,9 @@ import re
 import struct
 import warnings
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -57,7 +59,12 @@ class LoadedImage:
     is_gray: bool  # whether the source itself is grayscale
 
 
-def load_image(path, size: int | None = 64, gray: bool | None = None, check_shape=None) -> LoadedImage:
+def load_image(
+    path: str | Path,
+    size: int | None = 64,
+    gray: bool | None = None,
+    check_shape: Callable[[int, int, int], None] | None = None,
+) -> LoadedImage:
     """Decode `path` (any format Pillow sniffs), flatten alpha on white, resize so the longest side is `size`.
 
     `check_shape(height, width, channels)`, if given, sees the shape before anything that size is

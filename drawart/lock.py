@@ -17,7 +17,7 @@ class RunLock:
     one at the path (else it tries again).
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path) -> None:
         self.path = path
         self._fd = None
 

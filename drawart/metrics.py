@@ -27,14 +27,14 @@ def last_metrics_step(path: Path) -> int:
     return 0
 
 
-def last_metrics_row(path: Path, columns=METRICS_COLUMNS) -> dict | None:
+def last_metrics_row(path: Path, columns: tuple[str, ...] = METRICS_COLUMNS) -> dict | None:
     """The last complete row of metrics.csv (or another log of `columns`) as {column: number}, or
     None; read-only (for `info`)."""
     rows = metrics_rows(path, columns)
     return rows[-1] if rows else None
 
 
-def metrics_rows(path: Path, columns=METRICS_COLUMNS) -> list[dict]:
+def metrics_rows(path: Path, columns: tuple[str, ...] = METRICS_COLUMNS) -> list[dict]:
     """Every complete row of metrics.csv (or another log of `columns`) as {column: number}, in file
     order; read-only. A row cut short by a crash, or unreadable, is left out."""
     try:
@@ -57,7 +57,7 @@ def disk_usage(path: Path) -> int:
     return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file() and not p.is_symlink())
 
 
-def append_metrics(path: Path, row: dict, columns=METRICS_COLUMNS) -> None:
+def append_metrics(path: Path, row: dict, columns: tuple[str, ...] = METRICS_COLUMNS) -> None:
     """Append one row (writing the header first in a new file) and flush it to disk."""
     new = not path.exists() or path.stat().st_size == 0
     with open(path, "a", encoding="utf-8") as f:

@@ -59,13 +59,13 @@ class AttentionRead(keras.layers.Layer):
     image cost more than everything else in a step (bench/profile_step.py).
     """
 
-    def __init__(self, config: ModelConfig, **kwargs):
+    def __init__(self, config: ModelConfig, **kwargs) -> None:
         super().__init__(**kwargs)
         self.params, self.window_rate = window_params(config), config.window_rate
         self.filterbank = Filterbank(config.read_n, config.height, config.width, kind=config.window, head="read")
         self.output_size = 2 * config.channels * config.read_n**2
 
-    def build(self, hidden_shape):
+    def build(self, hidden_shape) -> None:
         self.params.build(hidden_shape)
 
     def call(self, x, drawn, h_dec, t=0):
@@ -80,11 +80,11 @@ class AttentionRead(keras.layers.Layer):
 class PlainRead(keras.layers.Layer):
     """Without attention the encoder sees the whole image and error image."""
 
-    def __init__(self, config: ModelConfig, **kwargs):
+    def __init__(self, config: ModelConfig, **kwargs) -> None:
         super().__init__(**kwargs)
         self.output_size = 2 * config.channels * config.height * config.width
 
-    def build(self, hidden_shape):
+    def build(self, hidden_shape) -> None:
         pass
 
     def call(self, x, drawn, h_dec, t=0):
@@ -95,7 +95,7 @@ class PlainRead(keras.layers.Layer):
 class AttentionWrite(keras.layers.Layer):
     """(1/γ)·F_Yᵀ w F_X: an N×N patch per channel placed on the canvas by its own filterbank."""
 
-    def __init__(self, config: ModelConfig, **kwargs):
+    def __init__(self, config: ModelConfig, **kwargs) -> None:
         super().__init__(**kwargs)
         self.config = config
         self.channels, self.n = config.channels, config.write_n
@@ -122,7 +122,7 @@ class AttentionWrite(keras.layers.Layer):
             gamma_range=cfg.gamma_range,
         )
 
-    def build(self, hidden_shape):
+    def build(self, hidden_shape) -> None:
         self.params.build(hidden_shape)
         self.patch.build(hidden_shape)
 
@@ -175,12 +175,12 @@ def add_at(canvas, update, y0, x0):
 class PlainWrite(keras.layers.Layer):
     """Without attention the decoder writes a whole-canvas update through one dense layer."""
 
-    def __init__(self, config: ModelConfig, **kwargs):
+    def __init__(self, config: ModelConfig, **kwargs) -> None:
         super().__init__(**kwargs)
         self.shape = (config.channels, config.height, config.width)
         self.dense = keras.layers.Dense(math.prod(self.shape), name="canvas")
 
-    def build(self, hidden_shape):
+    def build(self, hidden_shape) -> None:
         self.dense.build(hidden_shape)
 
     @property
@@ -195,12 +195,12 @@ class PlainWrite(keras.layers.Layer):
 class Sampler(keras.layers.Layer):
     """z = μ + σ ⊙ ε with μ and log σ linear in h_enc; returns the exact KL to N(0, I) as well."""
 
-    def __init__(self, z: int, **kwargs):
+    def __init__(self, z: int, **kwargs) -> None:
         super().__init__(**kwargs)
         self.mean = keras.layers.Dense(z, name="mean")
         self.log_sigma = keras.layers.Dense(z, name="log_sigma")
 
-    def build(self, hidden_shape):
+    def build(self, hidden_shape) -> None:
         self.mean.build(hidden_shape)
         self.log_sigma.build(hidden_shape)
 
@@ -221,11 +221,11 @@ class LSTM(keras.layers.Layer):
     once (see `DrawModel.gradients`) instead of being accumulated one outer product per glimpse.
     """
 
-    def __init__(self, units: int, **kwargs):
+    def __init__(self, units: int, **kwargs) -> None:
         super().__init__(**kwargs)
         self.units = units
 
-    def build(self, input_size: int):
+    def build(self, input_size: int) -> None:
         self.kernel = self.add_weight(
             shape=(input_size + self.units, 4 * self.units), initializer="glorot_uniform", name="kernel"
         )
@@ -266,7 +266,7 @@ class DrawModel(keras.Model):
     strategy each call is one step and the data is that step's batch (see `replicated_step`).
     """
 
-    def __init__(self, config: ModelConfig, seed: int, unroll: int, clip_norm: float, **kwargs):
+    def __init__(self, config: ModelConfig, seed: int, unroll: int, clip_norm: float, **kwargs) -> None:
         super().__init__(**kwargs)
         config.validate()
         self.config = config

@@ -29,6 +29,7 @@ from PIL import Image
 from drawart import __version__, export
 from drawart import run as rundir
 from drawart.atomic import atomic_write_bytes
+from drawart.config import RunConfig
 from drawart.metrics import VALIDATION_COLUMNS, metrics_rows
 
 # Milestones whose strokes go into one page: a long run's are thinned evenly (always keeping the
@@ -64,7 +65,9 @@ def write_page(
     return path
 
 
-def page_html(run: rundir.RunDir, docs: Mapping[int, dict | None], kept: list[int], selected: int | None, image) -> str:
+def page_html(
+    run: rundir.RunDir, docs: Mapping[int, dict | None], kept: list[int], selected: int | None, image: np.ndarray
+) -> str:
     """The page's HTML: the template with its style, script and data filled in. Of `docs` (a None
     is a step whose strokes could not be read) only the milestones shown are looked up."""
     config = run.read_config()
@@ -110,7 +113,15 @@ def packed(doc: dict) -> dict:
     return {**doc, "glimpses": [{**glimpse, "patch": pack(glimpse["patch"])} for glimpse in doc["glimpses"]]}
 
 
-def page_data(run: rundir.RunDir, config, kept: list[int], drawn: list[int], shown: list[int], selected, image) -> dict:
+def page_data(
+    run: rundir.RunDir,
+    config: RunConfig,
+    kept: list[int],
+    drawn: list[int],
+    shown: list[int],
+    selected: int,
+    image: np.ndarray,
+) -> dict:
     """Everything the page shows besides the strokes, as one JSON-ready dict. `kept`: steps whose
     weights are kept; `drawn`: steps with strokes; `shown`: those in the page."""
     metrics = metrics_rows(run.metrics_path)
@@ -164,7 +175,7 @@ def thinned(steps: list[int], most: int, keep: int | None = None) -> list[int]:
     return sorted(picks)
 
 
-def curves(rows: list[dict], columns) -> dict:
+def curves(rows: list[dict], columns: tuple[str, ...]) -> dict:
     """{"step": [...], column: [...]} from log rows, by step (a step once), at most MAX_POINTS of them."""
     by_step = {row["step"]: row for row in rows}
     steps = sorted(by_step)
@@ -178,7 +189,7 @@ def _finite(value):
     return value if value is None or math.isfinite(value) else None
 
 
-def resume_command(run: rundir.RunDir, config) -> str:
+def resume_command(run: rundir.RunDir, config: RunConfig) -> str:
     """The command that continues this run (raise --steps to train longer)."""
     return shlex.join(["drawart", "fit", config.image.path, "--out", str(run.path), "--steps", str(config.train.steps)])
 

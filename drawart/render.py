@@ -19,6 +19,7 @@ import importlib
 import io
 import math
 import struct
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, features
@@ -39,13 +40,13 @@ _TEXT_BACKDROP = 0
 _TEXT_COLOR = 255
 
 
-def default_scale(height, width, min_side=256):
+def default_scale(height: int, width: int, min_side: int = 256) -> int:
     """Smallest integer factor making the longest side >= min_side, so tiny canvases are viewable."""
     longest = max(int(height), int(width), 1)
     return max(1, math.ceil(min_side / longest))
 
 
-def to_uint8(frames):
+def to_uint8(frames: np.ndarray) -> np.ndarray:
     """Map floats in [0, 1] to uint8 with rounding (out-of-range values and NaN are clipped).
 
     uint8 input is taken to be frames already and returned as it is.
@@ -56,7 +57,7 @@ def to_uint8(frames):
     return np.round(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-def upscale(frames_uint8, scale):
+def upscale(frames_uint8: np.ndarray, scale: int) -> np.ndarray:
     """Nearest-neighbour upscale of (H,W,C) or (N,H,W,C): each canvas pixel becomes a crisp s×s block."""
     scale = int(scale)
     if scale < 1:
@@ -108,7 +109,9 @@ def _to_rgb(frames):
     return np.repeat(frames, 3, axis=-1) if frames.shape[-1] == 1 else frames
 
 
-def draw_boxes(frame_rgb_uint8, read_box, write_box, read_n, write_n, scale):
+def draw_boxes(
+    frame_rgb_uint8: np.ndarray, read_box, write_box, read_n: int | None, write_n: int | None, scale: int
+) -> np.ndarray:
     """Return a copy of an upscaled frame with the read (green) and write (red) windows outlined.
 
     Boxes are (gx, gy, delta, sigma) at canvas resolution; either may be None. The write box is
@@ -156,8 +159,16 @@ def _compose(panels, scale, target, read_boxes, read_n, gap=None):
 
 
 def drawing_frames(
-    canvases, *, scale=None, read_boxes=None, write_boxes=None, read_n=None, write_n=None, target=None, gap=None
-):
+    canvases: np.ndarray,
+    *,
+    scale: int | None = None,
+    read_boxes: np.ndarray | None = None,
+    write_boxes: np.ndarray | None = None,
+    read_n: int | None = None,
+    write_n: int | None = None,
+    target: np.ndarray | None = None,
+    gap: int | None = None,
+) -> np.ndarray:
     """Frames of the drawing process: one per canvas c_0..c_T, upscaled, with glimpse t's boxes on frame t.
 
     Output is uint8 (T+1, H·s, W·s, C), or (T+1, H·s, 2·W·s + 2·s, C) when target is given
@@ -184,7 +195,7 @@ def drawing_frames(
     return _compose(frames, s, target, read_boxes, read_n, gap)
 
 
-def frame_durations(n_frames, frame_ms=60, hold_ms=1500):
+def frame_durations(n_frames: int, frame_ms: int = 60, hold_ms: int = 1500) -> list[int]:
     """Per-frame durations in ms: every frame frame_ms, the last held hold_ms so the result can be seen."""
     if n_frames <= 0:
         return []
@@ -244,7 +255,7 @@ def _unpacked(packed):
     return np.stack([packed >> 16, (packed >> 8) & 255, packed & 255], axis=-1).astype(np.uint8)
 
 
-def animation_colours(frames):
+def animation_colours(frames: np.ndarray) -> np.ndarray:
     """Every colour the RGB frames (N, H, W, 3) use, packed 0xRRGGBB and sorted: one 16 MiB bitmap,
     one frame at a time, however many frames there are."""
     seen = np.zeros(1 << 24, bool)
@@ -253,7 +264,7 @@ def animation_colours(frames):
     return np.flatnonzero(seen).astype(np.uint32)
 
 
-def gif_palette(frames, colours):
+def gif_palette(frames: np.ndarray, colours: np.ndarray) -> np.ndarray:
     """The animation's one palette, (K ≤ 256, 3) uint8.
 
     At most 256 colours: those colours, exactly. Otherwise frequent colours (see _RESERVED_SHARE),
@@ -299,7 +310,9 @@ def _farthest(colours, palette, count):
     return _unpacked(colours[picked]) if picked else np.zeros((0, 3), np.uint8)
 
 
-def colour_mixes(colours, palette, chunk=8192):
+def colour_mixes(
+    colours: np.ndarray, palette: np.ndarray, chunk: int = 8192
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """How each colour is drawn with the palette: (first, second, share), one entry per colour.
 
     `first` is the nearest palette entry; a share `share` of the pixels of that colour take
@@ -339,7 +352,7 @@ def _thresholds(height, width):
     return np.tile(_THRESHOLDS, (-(-height // rows), -(-width // cols)))[:height, :width]
 
 
-def gif_indices(frames):
+def gif_indices(frames: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
     """(palette (K, 3) uint8, index(frame) → (H, W) uint8) for frames (N, H, W, 1|3).
 
     Gray frames index the 256-level gray ramp with their own values, so they decode exactly. RGB
@@ -397,7 +410,7 @@ def _changed(before, after):
     return int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)
 
 
-def encode_gif(frames_uint8, durations_ms):
+def encode_gif(frames_uint8: np.ndarray, durations_ms: Sequence[int]) -> bytes:
     """Animated GIF bytes, looping forever, exactly one GIF frame per input frame.
 
     Colours come from gif_indices: gray decodes exactly; RGB uses one palette for the whole
@@ -436,7 +449,9 @@ def encode_gif(frames_uint8, durations_ms):
     return out.getvalue()
 
 
-def encode_webp(frames_uint8, durations_ms, lossless=True, quality=None):
+def encode_webp(
+    frames_uint8: np.ndarray, durations_ms: Sequence[int], lossless: bool = True, quality: int | None = None
+) -> bytes:
     """Animated WebP bytes in full colour, looping forever, with Pillow's writer (libwebp).
 
     libwebp drops a frame identical to the one before it and adds its duration to that one (it
@@ -483,7 +498,7 @@ def _text_image(text, size):
     return np.asarray(img)
 
 
-def label_frame(frame_uint8, text):
+def label_frame(frame_uint8: np.ndarray, text: str) -> np.ndarray:
     """Copy of a (H,W,C) frame with text in the top-left corner on a dark backdrop (readable on any canvas)."""
     img = np.array(frame_uint8, dtype=np.uint8, copy=True)
     h, w = img.shape[:2]
@@ -493,7 +508,14 @@ def label_frame(frame_uint8, text):
     return img
 
 
-def evolution_frames(final_canvases, steps, *, scale=None, target=None, gap=None):
+def evolution_frames(
+    final_canvases: np.ndarray,
+    steps: Sequence[int],
+    *,
+    scale: int | None = None,
+    target: np.ndarray | None = None,
+    gap: int | None = None,
+) -> np.ndarray:
     """One frame per training milestone: that milestone's final canvas, upscaled and labelled "step N"."""
     c = _check_canvases(final_canvases)
     if len(steps) != len(c):
@@ -504,7 +526,7 @@ def evolution_frames(final_canvases, steps, *, scale=None, target=None, gap=None
     return _compose(panels, s, target, None, None, gap)
 
 
-def tile(cells, columns=None, gap=4, background=_BACKGROUND):
+def tile(cells: np.ndarray, columns: int | None = None, gap: int = 4, background: int = _BACKGROUND) -> np.ndarray:
     """Lay K same-sized cells (K, ..., H, W, C) out in a grid, row-major, with white `gap`-pixel gutters.
 
     Leading axes after K are kept, so K animations (K, N, H, W, C) become one animation of grids
@@ -525,7 +547,9 @@ def tile(cells, columns=None, gap=4, background=_BACKGROUND):
     return grid
 
 
-def encode_png_sheet(frames_uint8, columns=None, labels=None):
+def encode_png_sheet(
+    frames_uint8: np.ndarray, columns: int | None = None, labels: Sequence[str] | None = None
+) -> bytes:
     """PNG bytes of all frames in a grid (row-major), white 4-px gaps, optional label under each frame.
 
     Size: columns·w + (columns+1)·4 wide, rows·(h + label_h) + (rows+1)·4 high, where label_h
@@ -555,7 +579,7 @@ def _even(frames):
     return np.pad(frames, ((0, 0), (0, ph), (0, pw), (0, 0)), mode="edge") if ph or pw else frames
 
 
-def encoder_problem(fmt):
+def encoder_problem(fmt: str) -> str | None:
     """Why `fmt` cannot be written with what is installed here, in one line saying what to do; else None."""
     if fmt == "mp4":
         try:
@@ -567,7 +591,7 @@ def encoder_problem(fmt):
     return None
 
 
-def mp4_timing(durations_ms):
+def mp4_timing(durations_ms: Sequence[int]) -> tuple[float, np.ndarray]:
     """(fps, repeats): MP4 has one frame rate, so each frame is shown for its duration by repeating
     it at the rate of the shortest one (H.264 stores a repeat almost free). The hold at the end
     is kept within half a frame."""
@@ -578,7 +602,7 @@ def mp4_timing(durations_ms):
     return 1000.0 / base, np.maximum(1, np.rint(durations / base)).astype(int)
 
 
-def encode_mp4(frames_uint8, durations_ms):
+def encode_mp4(frames_uint8: np.ndarray, durations_ms: Sequence[int]) -> bytes:
     """H.264 MP4 bytes via imageio's ffmpeg plugin (optional dependency imageio-ffmpeg)."""
     problem = encoder_problem("mp4")
     if problem:

@@ -16,11 +16,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from drawart.filterbank import coverage_ripple, filter_centres, window_share
 from drawart.progress import ADDING, Progress
+
+if TYPE_CHECKING:  # the model needs TensorFlow, which this module does not load
+    from drawart.model import DrawModel
 
 CHANGED = 2 / 255  # a change a viewer can see on an 8-bit frame
 
@@ -69,7 +73,7 @@ def changed_per_glimpse(canvases: np.ndarray) -> np.ndarray:
     return (steps > CHANGED).mean(axis=(1, 2))
 
 
-def write_measures(model, params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def write_measures(model: DrawModel, params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(share, ripple, side, log γ) of each glimpse's write window from its raw parameters (T, 5)."""
     cfg, bank = model.config, model.writer.filterbank
     params = np.asarray(params, "float32")
@@ -85,7 +89,7 @@ def write_measures(model, params: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     return share, ripple, side, np.log(np.asarray(window.gamma)[:, 0])
 
 
-def measure(model, pixels: np.ndarray, seed: int = 0) -> Strokes:
+def measure(model: DrawModel, pixels: np.ndarray, seed: int = 0) -> Strokes:
     """Reconstruct `pixels` (H, W, C) with the noise of `seed` and measure every glimpse."""
     traced = model.trace(pixels, seed=seed)
     canvases = traced["canvases"]

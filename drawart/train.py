@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import keras
@@ -72,7 +73,9 @@ def make_strategy(train: TrainConfig) -> tf.distribute.Strategy | None:
     return strategy
 
 
-def build_model(model_config: ModelConfig, train_config: TrainConfig, strategy=None) -> DrawModel:
+def build_model(
+    model_config: ModelConfig, train_config: TrainConfig, strategy: tf.distribute.Strategy | None = None
+) -> DrawModel:
     """A compiled DrawModel whose optimizer variables exist, ready to restore or train.
 
     Under a distribution strategy the step is not compiled with XLA: TensorFlow cannot synchronise
@@ -131,7 +134,7 @@ class TrainingState:
         return int(self.model.optimizer.iterations.numpy())
 
 
-def restore_latest(run: rundir.RunDir, state: TrainingState, warn=None) -> int:
+def restore_latest(run: rundir.RunDir, state: TrainingState, warn: Callable[[str], None] | None = None) -> int:
     """Load the newest intact checkpoint; returns its step, 0 if there is none."""
     found = run.latest_checkpoint(warn=warn)
     if found is None:
@@ -167,7 +170,9 @@ def load_model(run: rundir.RunDir) -> tuple[DrawModel, int]:
     return state.model, step
 
 
-def milestone_weights(run: rundir.RunDir, model: DrawModel, every: int | None = None):
+def milestone_weights(
+    run: rundir.RunDir, model: DrawModel, every: int | None = None
+) -> list[tuple[int, Callable[[], None]]]:
     """[(step, restore)] for each intact milestone whose step is a multiple of `every` (all if None)."""
     found = []
     for step, path in list_checkpoints(run.milestones):
