@@ -43,7 +43,7 @@ def child(photo: Path, size: int, marks: list[int], changes: dict, sheets: str |
     import keras
     import numpy as np
 
-    from drawart import render, strokes, train
+    from drawart import formats, picture, strokes, train
     from drawart.averaging import drawn_by_average
     from drawart.batches import TrainingData
     from drawart.config import ModelConfig
@@ -98,7 +98,7 @@ def child(photo: Path, size: int, marks: list[int], changes: dict, sheets: str |
                 shown = [*canvases[:: max(1, (len(canvases) - 1) // 8)], pixels]
                 labels = [f"t={t}" for t in range(0, len(canvases), max(1, (len(canvases) - 1) // 8))] + ["photo"]
                 Path(sheets).mkdir(parents=True, exist_ok=True)
-                sheet = render.encode_png_sheet(render.to_uint8(np.stack(shown)), columns=5, labels=labels)
+                sheet = formats.encode_png_sheet(picture.to_uint8(np.stack(shown)), columns=5, labels=labels)
                 (Path(sheets) / f"{photo.stem}-{size}.png").write_bytes(sheet)
             self.paused += time.monotonic() - pause
 

@@ -36,7 +36,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 from PIL import Image, ImageSequence  # noqa: E402
 
-from drawart import render  # noqa: E402
+from drawart import formats, gif, picture  # noqa: E402
 
 
 def canvases_of(run_dir: Path, render_size: int, scale: int) -> np.ndarray:
@@ -116,7 +116,7 @@ def per_frame_median_cut(frames):
 
 def shared_palette(frames, dither):
     """drawart's one palette for the animation, each pixel mapped by Pillow (nearest or Floyd–Steinberg)."""
-    palette = render.gif_palette(frames, render.animation_colours(frames))
+    palette = gif.gif_palette(frames, gif.animation_colours(frames))
     image = Image.new("P", (1, 1))
     image.putpalette(palette.tobytes())
     return np.stack(
@@ -126,10 +126,10 @@ def shared_palette(frames, dither):
 
 def shared_palette_exact_nearest(frames):
     """drawart's palette, each colour drawn with its nearest entry (colour_mixes' first), no dithering."""
-    colours = render.animation_colours(frames)
-    palette = render.gif_palette(frames, colours)
-    first, _, _ = render.colour_mixes(colours, palette)
-    return np.stack([palette[first[np.searchsorted(colours, render._packed(f))]] for f in frames])
+    colours = gif.animation_colours(frames)
+    palette = gif.gif_palette(frames, colours)
+    first, _, _ = gif.colour_mixes(colours, palette)
+    return np.stack([palette[first[np.searchsorted(colours, gif._packed(f))]] for f in frames])
 
 
 def smoothest_patch(canvas: np.ndarray, side: int = 64) -> tuple[int, int]:
@@ -150,11 +150,11 @@ def main():
     parser.add_argument("--crops", type=Path, help="write crop.png of a smooth patch here, to look at")
     args = parser.parse_args()
     canvases = canvases_of(args.run, args.render_size, args.scale)
-    frames = render.to_uint8(canvases)
-    durations = render.frame_durations(len(frames))
+    frames = picture.to_uint8(canvases)
+    durations = formats.frame_durations(len(frames))
     print(
         f"{args.run.name}: {len(frames)} frames of {frames.shape[2]}×{frames.shape[1]}, "
-        f"{len(render.animation_colours(frames))} colours"
+        f"{len(gif.animation_colours(frames))} colours"
     )
     candidates = {
         "uint8 frames themselves": lambda: (frames, None),
@@ -162,9 +162,9 @@ def main():
         "GIF, one palette, Pillow nearest": lambda: (shared_palette(frames, Image.Dither.NONE), None),
         "GIF, one palette, exact nearest": lambda: (shared_palette_exact_nearest(frames), None),
         "GIF, one palette, Floyd-Steinberg": lambda: (shared_palette(frames, Image.Dither.FLOYDSTEINBERG), None),
-        "GIF, drawart (ordered mixes)": lambda: render.encode_gif(frames, durations),
-        "WebP lossless (drawart)": lambda: render.encode_webp(frames, durations),
-        "WebP lossy q90": lambda: render.encode_webp(frames, durations, lossless=False, quality=90),
+        "GIF, drawart (ordered mixes)": lambda: gif.encode_gif(frames, durations),
+        "WebP lossless (drawart)": lambda: formats.encode_webp(frames, durations),
+        "WebP lossy q90": lambda: formats.encode_webp(frames, durations, lossless=False, quality=90),
     }
     print(f"{'candidate':36} {'mean':>6} {'max':>6} {'block':>6} {'band':>6} {'shimmer':>8} {'KiB':>7} {'s':>6}")
     looked = {}
@@ -184,7 +184,7 @@ def main():
     if args.crops:
         y, x = smoothest_patch(canvases[-1])
         shown = [frames[-1], looked["GIF, per-frame median cut (0.1.0)"], looked["GIF, drawart (ordered mixes)"]]
-        patches = [render.upscale(f[y : y + 64, x : x + 64], 4) for f in shown]
+        patches = [picture.upscale(f[y : y + 64, x : x + 64], 4) for f in shown]
         gap = np.full((256, 8, 3), 255, np.uint8)
         args.crops.mkdir(parents=True, exist_ok=True)
         Image.fromarray(np.concatenate([patches[0], gap, patches[1], gap, patches[2]], axis=1)).save(

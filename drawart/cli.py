@@ -28,7 +28,7 @@ from drawart.config import (
     write_n_for,
 )
 from drawart.errors import DrawartError, Interrupted
-from drawart.render import FORMATS
+from drawart.formats import FORMATS
 
 MODEL, TRAIN, IMAGE, RENDER = ModelConfig(), TrainConfig(), ImageConfig(), RenderConfig()
 OUTPUTS = Path("outputs")
@@ -655,7 +655,7 @@ def _render_options(run, config, given: dict) -> RenderConfig:
 
 def _refuse_missing_encoder(fmt: str) -> None:
     """Refuse a format this installation cannot write before loading or rendering anything."""
-    from drawart.render import encoder_problem
+    from drawart.formats import encoder_problem
 
     problem = encoder_problem(fmt)
     if problem:

@@ -1,4 +1,4 @@
-"""What a model draws, as frames: the bridge between DrawModel (TensorFlow) and render.py (numpy).
+"""What a model draws, as frames: the bridge between DrawModel (TensorFlow) and picture.py, formats.py (numpy).
 
 The milestone callback during fit and `drawart gif` afterwards both go through `reconstruction_frames`
 here with the same options, so they produce the same frames from the same weights. A set of images
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from drawart import render
+from drawart import formats, picture
 from drawart.checkpoints import step_name
 from drawart.config import RenderConfig, _build, smooth_by_default
 
@@ -48,11 +48,11 @@ def output_name(step: int | None, options: RenderConfig, fmt: str, samples: int 
         parts.append(f"x{options.scale}")
     if options.seed != defaults.seed or samples:
         parts.append(f"seed{options.seed}")
-    if fmt in render.ANIMATED and (options.frame_ms, options.hold_ms) != (defaults.frame_ms, defaults.hold_ms):
+    if formats.FORMATS[fmt].animated and (options.frame_ms, options.hold_ms) != (defaults.frame_ms, defaults.hold_ms):
         parts.append(
             f"{options.frame_ms}ms" + (f"-hold{options.hold_ms}ms" if options.hold_ms != defaults.hold_ms else "")
         )
-    return "-".join(parts) + render.FORMATS[fmt]
+    return "-".join(parts) + formats.FORMATS[fmt].suffix
 
 
 def output_record(options: RenderConfig, fmt: str, steps: list[int]) -> dict:
@@ -124,7 +124,7 @@ def windows(params: np.ndarray, n: int, model: DrawModel, scale: float, head: st
 
 
 def upscale_factor(height: int, width: int, options: RenderConfig) -> int:
-    return options.scale or render.default_scale(height, width, options.min_side)
+    return options.scale or picture.default_scale(height, width, options.min_side)
 
 
 def grid_layout(count: int, height: int, width: int, options: RenderConfig) -> tuple[int, int]:
@@ -135,7 +135,7 @@ def grid_layout(count: int, height: int, width: int, options: RenderConfig) -> t
     """
     columns = math.ceil(math.sqrt(count))
     rows = math.ceil(count / columns)
-    return columns, options.scale or render.default_scale(rows * height, columns * width, options.min_side)
+    return columns, options.scale or picture.default_scale(rows * height, columns * width, options.min_side)
 
 
 def target_at(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -153,7 +153,7 @@ def reconstruction_frames(model: DrawModel, pixels: np.ndarray, options: RenderC
     """
     options = at_output_size(model, options, len(pixels) if np.ndim(pixels) == 4 else 0)
     scale = grid_scale(model, options)
-    traced = model.trace(pixels, seed=options.seed, grid_scale=scale, keep=render.to_uint8)
+    traced = model.trace(pixels, seed=options.seed, grid_scale=scale, keep=picture.to_uint8)
     if np.ndim(pixels) == 4:
         return _grid_frames(model, traced, pixels, options, scale)
     return _frames(model, traced, pixels, options, scale)
@@ -172,7 +172,7 @@ def _frames(model, traced: dict, pixels, options: RenderConfig, scale: float) ->
             boxes["read_n"] = cfg.read_n
     target = target_at(pixels, height, width) if options.side_by_side and pixels is not None else None
     upscale = upscale_factor(height, width, options)
-    return render.drawing_frames(canvases, scale=upscale, target=target, gap=2 * upscale * _finer(scale), **boxes)
+    return picture.drawing_frames(canvases, scale=upscale, target=target, gap=2 * upscale * _finer(scale), **boxes)
 
 
 def sample_frames(model: DrawModel, count: int, options: RenderConfig) -> np.ndarray:
@@ -182,7 +182,7 @@ def sample_frames(model: DrawModel, count: int, options: RenderConfig) -> np.nda
     """
     options = at_output_size(model, options, count)
     scale = grid_scale(model, options)
-    drawn = model.generate(count, seed=options.seed, grid_scale=scale, keep=render.to_uint8)
+    drawn = model.generate(count, seed=options.seed, grid_scale=scale, keep=picture.to_uint8)
     return _grid_frames(model, drawn, None, options, scale)
 
 
@@ -199,7 +199,7 @@ def _grid_frames(model, traced: dict, pixels, options: RenderConfig, scale: floa
         _frames(model, {key: value[:, k] for key, value in traced.items()}, targets[k], each, scale)
         for k in range(count)
     ]
-    return render.tile(np.stack(cells), columns, gap=2 * upscale * _finer(scale))
+    return picture.tile(np.stack(cells), columns, gap=2 * upscale * _finer(scale))
 
 
 def _finer(scale: float) -> int:
@@ -209,17 +209,9 @@ def _finer(scale: float) -> int:
 
 
 def encode(frames: np.ndarray, fmt: str, options: RenderConfig, labels: list[str] | None = None) -> bytes:
-    """Frames → file bytes in one of render.FORMATS."""
-    durations = render.frame_durations(len(frames), options.frame_ms, options.hold_ms)
-    if fmt == "gif":
-        return render.encode_gif(frames, durations)
-    if fmt == "webp":
-        return render.encode_webp(frames, durations)
-    if fmt == "png-sheet":
-        return render.encode_png_sheet(frames, labels=labels)
-    if fmt == "mp4":
-        return render.encode_mp4(frames, durations)
-    raise ValueError(f"unknown format {fmt!r}")
+    """Frames → file bytes in one of formats.FORMATS."""
+    durations = formats.frame_durations(len(frames), options.frame_ms, options.hold_ms)
+    return formats.FORMATS[fmt].encode(frames, durations, labels)
 
 
 def evolution_frames(
@@ -236,7 +228,7 @@ def evolution_frames(
     finals = []
     for _, restore in weights:
         restore()
-        finals.append(model.trace(pixels, seed=options.seed, grid_scale=scale, keep=render.to_uint8)["canvases"][-1])
+        finals.append(model.trace(pixels, seed=options.seed, grid_scale=scale, keep=picture.to_uint8)["canvases"][-1])
     finals = np.stack(finals)  # (milestones, [K,] H', W', C)
     height, width = finals.shape[-3:-1]
     target = target_at(pixels, height, width) if options.side_by_side else None
@@ -244,9 +236,9 @@ def evolution_frames(
         columns, upscale = grid_layout(len(pixels), height, width, options)
         # Tiled before upscaling: a 2-pixel gutter becomes the 2·upscale one of the drawing grid.
         gap = 2 * _finer(scale)
-        finals = render.tile(np.moveaxis(finals, 1, 0), columns, gap=gap)
-        target = None if target is None else render.tile(render.to_uint8(target), columns, gap=gap)
+        finals = picture.tile(np.moveaxis(finals, 1, 0), columns, gap=gap)
+        target = None if target is None else picture.tile(picture.to_uint8(target), columns, gap=gap)
     else:
         upscale = upscale_factor(height, width, options)
     steps = [step for step, _ in weights]
-    return render.evolution_frames(finals, steps, scale=upscale, target=target, gap=2 * upscale * _finer(scale))
+    return picture.evolution_frames(finals, steps, scale=upscale, target=target, gap=2 * upscale * _finer(scale))

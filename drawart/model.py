@@ -623,7 +623,7 @@ class DrawModel(keras.Model):
         With attention, `grid_scale` > 1 renders the canvases at round(H·s) × round(W·s) by
         evaluating the write filters on a finer grid (the drawing itself is the one made at the
         training size). `keep`, if given, is applied to each canvas (numpy, ([K,] H', W', C)) as soon
-        as it is made, and `canvases` stacks what it returns: `keep=render.to_uint8` renders a fine
+        as it is made, and `canvases` stacks what it returns: `keep=picture.to_uint8` renders a fine
         grid without ever holding T float canvases of it.
         """
         images = np.asarray(images, dtype="float32")

@@ -496,12 +496,12 @@ def test_sample_and_evolution_are_kept_unless_forced(drawn_run, monkeypatch):
 def test_a_missing_encoder_is_refused_before_any_work(tmp_path, monkeypatch, command, fmt):
     import sys
 
-    from drawart import render
+    from drawart import formats
 
     run = fabricated_run(tmp_path / "run")
     before = snapshot(run.path)
     monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)  # makes `import imageio_ffmpeg` fail
-    monkeypatch.setattr(render.features, "check", lambda name: False)  # a Pillow without libwebp
+    monkeypatch.setattr(formats.features, "check", lambda name: False)  # a Pillow without libwebp
     no_model(monkeypatch)
     result = invoke(command, run.path, "--format", fmt)
     assert_one_line_error(result, "imageio-ffmpeg" if fmt == "mp4" else "libwebp")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import set_raw_window, tiny_model_config
 
-from drawart import drawing, render, train
+from drawart import drawing, picture, train
 from drawart.config import ModelConfig, RenderConfig, TrainConfig, smooth_by_default
 
 
@@ -48,21 +48,21 @@ def test_windows_are_mapped_to_the_rendered_grid(model):
 def test_reconstruction_frames_end_on_the_final_canvas(model, pixels):
     options = RenderConfig(boxes=False, smooth=False)
     frames = drawing.reconstruction_frames(model, pixels, options)
-    scale = render.default_scale(6, 9)
+    scale = picture.default_scale(6, 9)
     assert frames.shape == (model.config.glimpses + 1, 6 * scale, 9 * scale, 1)
     final = model.trace(pixels, seed=options.seed)["canvases"][-1]
-    np.testing.assert_array_equal(frames[-1], render.upscale(render.to_uint8(final), scale))
+    np.testing.assert_array_equal(frames[-1], picture.upscale(picture.to_uint8(final), scale))
 
 
 def test_smooth_draws_at_the_output_size_on_a_finer_grid(model, pixels):
     # 6×9 shown at ≥ 256 px: the nearest render upscales 9 px by s, the smooth one evaluates the
     # write filters on a grid s times finer. Same frame size; the smooth canvas is the fine trace.
-    s = render.default_scale(6, 9)
+    s = picture.default_scale(6, 9)
     nearest = drawing.reconstruction_frames(model, pixels, RenderConfig(boxes=False, smooth=False))
     smooth = drawing.reconstruction_frames(model, pixels, RenderConfig(boxes=False, smooth=True))
     assert smooth.shape == nearest.shape == (model.config.glimpses + 1, 6 * s, 9 * s, 1)
     fine = model.trace(pixels, grid_scale=s)["canvases"]
-    np.testing.assert_array_equal(smooth, render.to_uint8(fine))
+    np.testing.assert_array_equal(smooth, picture.to_uint8(fine))
     blocks = smooth[-1, :, :, 0].reshape(6, s, 9, s)
     assert (blocks != blocks[:, :1, :, :1]).any()  # not s×s blocks of one value
     # Side by side, the gap between target and canvas is the blocky render's 2·s pixels.
@@ -80,14 +80,14 @@ def test_renders_keep_one_uint8_canvas_at_a_time(model, pixels):
 
     def keep(canvas):
         seen.append((canvas.dtype, canvas.shape))
-        return render.to_uint8(canvas)
+        return picture.to_uint8(canvas)
 
     traced = model.trace(pixels, grid_scale=4, keep=keep)
     T = model.config.glimpses
     assert seen == [(np.dtype("float32"), (1, 24, 36, 1))] * (T + 1)
     assert traced["canvases"].dtype == np.uint8 and traced["canvases"].shape == (T + 1, 24, 36, 1)
-    np.testing.assert_array_equal(traced["canvases"], render.to_uint8(model.trace(pixels, grid_scale=4)["canvases"]))
-    drawn = model.generate(3, grid_scale=2, keep=render.to_uint8)["canvases"]
+    np.testing.assert_array_equal(traced["canvases"], picture.to_uint8(model.trace(pixels, grid_scale=4)["canvases"]))
+    drawn = model.generate(3, grid_scale=2, keep=picture.to_uint8)["canvases"]
     assert drawn.dtype == np.uint8 and drawn.shape == (T + 1, 3, 12, 18, 1)
 
 
@@ -108,7 +108,7 @@ def test_a_record_matches_only_what_the_same_options_make():
 
 def test_render_size_draws_on_a_finer_grid(model, pixels):
     frames = drawing.reconstruction_frames(model, pixels, RenderConfig(boxes=False, render_size=36))
-    assert frames.shape[1:3] == (24 * render.default_scale(24, 36), 36 * render.default_scale(24, 36))
+    assert frames.shape[1:3] == (24 * picture.default_scale(24, 36), 36 * picture.default_scale(24, 36))
 
 
 def test_write_box_is_drawn_where_its_parameters_put_it(model, pixels):
@@ -120,8 +120,8 @@ def test_write_box_is_drawn_where_its_parameters_put_it(model, pixels):
     # centre (4, 2.5), δ = 8/2·0.5 = 2, N = 3: the window spans x 1..7, y -0.5..5.5
     left = round((1 + 0.5) * 10)
     row = round((2.5 + 0.5) * 10)
-    assert tuple(frame[row, left]) == render.WRITE_COLOR
-    assert tuple(frame[row, left + 15]) != render.WRITE_COLOR
+    assert tuple(frame[row, left]) == picture.WRITE_COLOR
+    assert tuple(frame[row, left + 15]) != picture.WRITE_COLOR
 
 
 def test_evolution_has_one_labelled_frame_per_milestone(model, pixels):
@@ -135,14 +135,14 @@ def test_samples_are_drawn_in_step_in_a_grid(model):
     options = RenderConfig(boxes=False, seed=4, smooth=False)
     frames = drawing.sample_frames(model, 5, options)
     # 5 drawings of 6×9: 3 columns, 2 rows; the whole grid (27 px wide) is upscaled to >= 256 px.
-    s = render.default_scale(2 * 6, 3 * 9)
+    s = picture.default_scale(2 * 6, 3 * 9)
     assert frames.shape == (model.config.glimpses + 1, 2 * 6 * s + 3 * 2 * s, 3 * 9 * s + 4 * 2 * s, 1)
     canvases = model.generate(5, seed=4)["canvases"]
     for k, (row, col) in enumerate([(0, 0), (0, 1), (0, 2), (1, 0), (1, 1)]):
         y, x = 2 * s + row * (6 + 2) * s, 2 * s + col * (9 + 2) * s
         for t in (1, model.config.glimpses):
             cell = frames[t, y : y + 6 * s, x : x + 9 * s]
-            np.testing.assert_array_equal(cell, render.upscale(render.to_uint8(canvases[t, k]), s))
+            np.testing.assert_array_equal(cell, picture.upscale(picture.to_uint8(canvases[t, k]), s))
     other_seed = drawing.sample_frames(model, 5, RenderConfig(boxes=False, seed=5))
     assert not np.array_equal(frames[-1], other_seed[-1])
 
@@ -155,8 +155,8 @@ def test_samples_with_boxes_show_each_write_window(model):
     assert frames.shape == (model.config.glimpses + 1, 60 + 2 * 20, 2 * 90 + 3 * 20, 3)
     row = 20 + round((2.5 + 0.5) * 10)
     for left in (20 + 15, 20 + 90 + 20 + 15):  # both samples, on every glimpse
-        assert (frames[1:, row, left] == render.WRITE_COLOR).all()
-    assert not (frames[0] == render.WRITE_COLOR).all(axis=-1).any()  # nothing written yet
+        assert (frames[1:, row, left] == picture.WRITE_COLOR).all()
+    assert not (frames[0] == picture.WRITE_COLOR).all(axis=-1).any()  # nothing written yet
 
 
 # ---------------------------------------------------------------------------------------------
@@ -172,21 +172,21 @@ def test_a_set_is_redrawn_in_step_in_a_grid(model, images):
     options = RenderConfig(boxes=False, seed=3, smooth=False)
     frames = drawing.reconstruction_frames(model, images, options)
     # 5 drawings of 6×9: 3 columns, 2 rows, the whole 12×27 grid upscaled to >= 256 px, 2·s gutters.
-    s = render.default_scale(2 * 6, 3 * 9)
+    s = picture.default_scale(2 * 6, 3 * 9)
     assert frames.shape == (model.config.glimpses + 1, 2 * 6 * s + 3 * 2 * s, 3 * 9 * s + 4 * 2 * s, 1)
     for k, (row, col) in enumerate([(0, 0), (0, 1), (0, 2), (1, 0), (1, 1)]):
         y, x = 2 * s + row * (6 + 2) * s, 2 * s + col * (9 + 2) * s
         alone = model.trace(images[k], seed=3)["canvases"]  # each cell is image k traced by itself
         for t in (1, model.config.glimpses):
             cell = frames[t, y : y + 6 * s, x : x + 9 * s].astype(int)
-            want = render.upscale(render.to_uint8(alone[t]), s).astype(int)
+            want = picture.upscale(picture.to_uint8(alone[t]), s).astype(int)
             assert np.abs(cell - want).max() <= 1, (k, t)  # batched round-off may flip a rounding
     assert (frames[:, 2 * s + 8 * s :, 2 * s + 2 * 11 * s :] == 255).all()  # the empty sixth cell
 
 
 def test_a_set_of_one_is_one_cell(model, images):
     frames = drawing.reconstruction_frames(model, images[:1], RenderConfig(boxes=False))
-    s = render.default_scale(6, 9)
+    s = picture.default_scale(6, 9)
     assert frames.shape == (model.config.glimpses + 1, 6 * s + 2 * 2 * s, 9 * s + 2 * 2 * s, 1)
     single = drawing.reconstruction_frames(model, images[0], RenderConfig(boxes=False))
     inner = frames[:, 2 * s : -2 * s, 2 * s : -2 * s].astype(int)
@@ -200,7 +200,7 @@ def test_a_set_side_by_side_puts_each_target_left_of_its_drawing(model, images):
     cell_w = 9 * 4 + 2 * 4 + 9 * 4
     assert frames.shape == (model.config.glimpses + 1, 2 * 24 + 3 * 8, 3 * cell_w + 4 * 8, 1)
     y, x = 8 + 24 + 8, 8 + cell_w + 8  # cell 4: second row, second column
-    target = render.upscale(render.to_uint8(images[4]), 4)
+    target = picture.upscale(picture.to_uint8(images[4]), 4)
     np.testing.assert_array_equal(frames[0, y : y + 24, x : x + 36], target)
     np.testing.assert_array_equal(frames[-1, y : y + 24, x : x + 36], target)
     assert (frames[:, y : y + 24, x + 36 : x + 44] == 255).all()  # the gap before its canvas
@@ -214,7 +214,7 @@ def test_a_set_with_boxes_shows_each_cells_write_window(model, images):
     assert frames.shape[-1] == 3
     row = 20 + 60 + 20 + round((2.5 + 0.5) * 10)  # second grid row
     for col in range(2):
-        assert (frames[1:, row, 20 + col * (90 + 20) + 15] == render.WRITE_COLOR).all()
+        assert (frames[1:, row, 20 + col * (90 + 20) + 15] == picture.WRITE_COLOR).all()
 
 
 def test_evolution_of_a_set_is_one_grid_per_milestone(model, images):
@@ -222,7 +222,7 @@ def test_evolution_of_a_set_is_one_grid_per_milestone(model, images):
     weights = [(step, lambda step=step: restored.append(step)) for step in (10, 20, 30)]
     frames = drawing.evolution_frames(model, images, weights, RenderConfig())
     assert restored == [10, 20, 30]
-    s = render.default_scale(2 * 6, 3 * 9)
+    s = picture.default_scale(2 * 6, 3 * 9)
     assert frames.shape == (3, 2 * 6 * s + 3 * 2 * s, 3 * 9 * s + 4 * 2 * s, 1)
     # The grid's last cell (below the label) is image 4's finished drawing, as in the GIF's last frame.
     last = drawing.reconstruction_frames(model, images, RenderConfig(boxes=False))[-1]
@@ -231,7 +231,7 @@ def test_evolution_of_a_set_is_one_grid_per_milestone(model, images):
     side = drawing.evolution_frames(model, images, weights, RenderConfig(side_by_side=True))
     assert side.shape == (3, frames.shape[1], 2 * frames.shape[2] + 2 * s, 1)
     grid_of_targets = side[0, :, : frames.shape[2]]
-    first_target = render.upscale(render.to_uint8(images[0]), s)
+    first_target = picture.upscale(picture.to_uint8(images[0]), s)
     np.testing.assert_array_equal(grid_of_targets[2 * s : 8 * s, 2 * s : 11 * s], first_target)
 
 
@@ -266,10 +266,10 @@ def test_boxes_follow_local_windows_through_the_block_in_and_after():
     for t, (gx, gy, delta) in ((0, want[0]), (3, want[3])):
         left = math.floor((gx - 1.5 * delta + 0.5) * 10)  # the box spans g ± N·δ/2
         row = round((gy + 0.5) * 10)
-        assert tuple(frames[t + 1, row, left]) == render.WRITE_COLOR, t
+        assert tuple(frames[t + 1, row, left]) == picture.WRITE_COLOR, t
     # The small box of glimpse 3 is not the big one of glimpse 0.
     big_left = math.floor((want[0][0] - 1.5 * want[0][2] + 0.5) * 10)
-    assert tuple(frames[4, round((want[3][1] + 0.5) * 10), big_left]) != render.WRITE_COLOR
+    assert tuple(frames[4, round((want[3][1] + 0.5) * 10), big_left]) != picture.WRITE_COLOR
 
 
 def test_the_papers_window_is_shown_in_blocks_by_default_as_0_1_0_showed_it():
