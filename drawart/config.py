@@ -11,8 +11,9 @@ import math
 from dataclasses import dataclass, field, fields
 
 from drawart.compat import ABSENT
+from drawart.windows import WINDOW_TYPES
 
-WINDOWS = ("local", "paper")  # window parametrisations, see filterbank.py
+WINDOWS = tuple(WINDOW_TYPES)  # window parametrisations, one class each in windows.py
 
 
 @dataclass(frozen=True)
@@ -28,12 +29,12 @@ class ModelConfig:
     attention: bool = True
     hidden: int = 256  # units of the encoder and of the decoder LSTM
     z: int = 32  # latent size per glimpse
-    window: str = "local"  # "local": bounded, gap-free windows; "paper": Gregor et al.'s (filterbank.py)
+    window: str = "local"  # "local": bounded, gap-free windows; "paper": Gregor et al.'s (windows.py)
     max_window: float = 0.3  # local: largest write window side, as a share of the image's longest side
     block_in: int = 8  # local: the first glimpses, whose write window may span the whole image (window_schedule)
     taper: int = 8  # local: glimpses after the block-in over which the bound narrows to max_window (bench/strokes.py)
     confined: bool = (
-        True  # local: no write window can leave the image, fade to nothing or shrink to nothing (filterbank.py)
+        True  # local: no write window can leave the image, fade to nothing or shrink to nothing (windows.py)
     )
     window_floor: float = (
         0.1  # confined: a write window's side is at least this share of its glimpse's bound (bench/strokes.py)
@@ -256,4 +257,4 @@ def smooth_by_default(model: ModelConfig) -> bool:
     upscaled into blocks as 0.1.0 showed them; its write filters are dots a fraction of their
     stride wide, so evaluated finely they show the lattice between them.
     """
-    return model.attention and model.window == "local"
+    return model.attention and WINDOW_TYPES[model.window].smooth

@@ -24,8 +24,8 @@ from drawart.atomic import atomic_write_bytes
 from drawart.checkpoints import list_checkpoints, step_name
 from drawart.config import RenderConfig
 from drawart.errors import DrawartError
-from drawart.filters import axis_filters
 from drawart.progress import Progress
+from drawart.windows import axis_filters
 
 if TYPE_CHECKING:  # the model needs TensorFlow, which this module does not load
     from drawart.model import DrawModel

@@ -1,80 +1,26 @@
-"""DRAW's selective attention: a grid of N×N Gaussian filters, and the two ways of placing it.
+"""DRAW's selective attention as a Keras layer: a grid of N×N Gaussian filters, placed by a window
+type (windows.py), read from an image or written onto a canvas.
 
-A head (read or write) outputs five raw numbers per glimpse; a window parametrisation turns them
-into a window: centre (gx, gy), stride δ, spread σ, intensity γ, in 0-based pixels of the training
+A head (read or write) outputs five raw numbers per glimpse; its window type turns them into a
+window: centre (gx, gy), stride δ, spread σ, intensity γ, in 0-based pixels of the training
 image. Images inside the model are rows-first, (batch, B, C, A), so that one filterbank serves
 every channel in a single plain matmul.
-
-- "paper": Gregor et al. 2015, eqs. 19–29, written for 0-based indices (see the design notes).
-  With g̃ = 0 the grid is centred on the image exactly, so reading a mirrored image gives the
-  mirrored glimpse. Nothing bounds the window or ties σ to δ: on one photo training drives every
-  write window to the whole image, with σ a fraction of δ, so each glimpse adds a lattice of dots.
-- "local": gap-free, bounded windows. The stride goes through a sigmoid, so the window's side N·δ
-  never exceeds a share (`side_bound`, by glimpse) of the image's longest side, and σ = s·δ with s in [0.5, 0.9]:
-  neighbouring filters always overlap (the summed filters ripple by under 3% at s = 0.5) and never
-  blur past the window's ends (under 4% at s = 0.9). Each filter is normalised by its own area, not
-  by its sum over the image's pixels, so the summed filters are a smooth function merely sampled
-  on the pixel grid: no gaps however fine the stride, and a window hanging over the edge draws off
-  the canvas instead of piling its weight onto the edge pixels. A write filter is also scaled by δ,
-  so the filters sum to ~1 wherever the window covers: a patch value is the same amount of ink
-  whatever the stroke size, at any resolution. Centres and strides are shares of the image's size,
-  so the same window lands on the same place of the picture at any size.
-  Confined (the default), a write window cannot switch its glimpse off: its centre goes
-  through tanh, so it stays on the image, its log γ through r·tanh(·/r) (r = `gamma_range`), and
-  its side is at least `window_floor` of its bound. Unconfined, training parks glimpses where
-  no gradient reaches them again (off the image, faded, shrunk to nothing); the limits close
-  those ways of switching a glimpse off (docs/big-pictures.md has the measurements).
 """
 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 import keras
 import numpy as np
 from keras import ops
 
-from drawart.config import WINDOWS, ModelConfig
-from drawart.filters import PAPER_EPS, display_blur
+from drawart.config import ModelConfig
+from drawart.windows import SPREAD_MAX, WINDOW_TYPES, Window
 
-# σ/δ of a local window lies in [SPREAD_MIN, SPREAD_MAX]. Below 0.5 the summed filters leave
-# gaps; above ~0.9 they sag by over 4% from the second filter centre to the window's middle.
-SPREAD_MIN, SPREAD_MAX = 0.5, 0.9
-# Keeps a local filter finite when its stride underflows to 0 (σ ≥ 0.001 px).
-_TINY_VAR = 1e-6
 # A cropped local write (Filterbank.cropped) keeps every pixel within this many σ of a filter
 # centre: what it leaves out weighs under exp(-18) = 1.5e-8 of a filter's peak.
 CROP_SIGMAS = 6
-
-
-class Window(NamedTuple):
-    """A filter grid in 0-based pixels of the training image; each field is (batch, 1)."""
-
-    gx: object
-    gy: object
-    delta: object  # stride between filter centres
-    var: object  # σ², the variance of every filter
-    gamma: object  # intensity: the read multiplies by it, the write divides by it
-
-    @property
-    def sigma(self):
-        return ops.sqrt(self.var)
-
-
-def side_bound(t, max_window: float, reach: int, taper: int = 0):
-    """The largest window side at glimpse t (0-based), as a share of the image's longest side.
-
-    The first `reach` glimpses may span the whole image, so the drawing is blocked in with broad
-    strokes. Over the next `taper` glimpses the bound narrows geometrically from the whole image
-    towards `max_window`, and from glimpse `reach + taper` on it is `max_window`, so the rest is
-    drawn locally. `t` may be a Python int, an array or a tensor.
-    """
-    if taper <= 0:  # one step, exactly as drawart 0.2.0 computed it
-        return max_window if reach <= 0 else ops.where(ops.less(t, reach), 1.0, max_window)
-    t = ops.cast(ops.convert_to_tensor(t), "float32")
-    narrowed = ops.clip((t - reach + 1) / (taper + 1), 0.0, 1.0)
-    return ops.where(ops.less(t, reach), 1.0, ops.power(max_window, narrowed))
 
 
 def halton(index: int, base: int) -> float:
@@ -134,8 +80,9 @@ class Filterbank(keras.layers.Layer):
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
-        if kind not in WINDOWS:
-            raise ValueError(f"window must be one of {', '.join(WINDOWS)}, got {kind!r}")
+        if kind not in WINDOW_TYPES:
+            raise ValueError(f"window must be one of {', '.join(WINDOW_TYPES)}, got {kind!r}")
+        self.window_type = WINDOW_TYPES[kind]
         self.n, self.height, self.width, self.grid_scale = n, height, width, grid_scale
         self.kind, self.head, self.max_window, self.reach = kind, head, max_window, reach
         self.glimpses, self.taper, self.confined = glimpses, taper, confined
@@ -144,31 +91,7 @@ class Filterbank(keras.layers.Layer):
 
     def window(self, params, t=0) -> Window:
         """The grid the raw parameters describe at glimpse t (an int, or (batch, 1) indices)."""
-        gx_raw, gy_raw, spread_raw, stride_raw, log_gamma = ops.split(params, 5, axis=-1)
-        a, b, n = self.width, self.height, self.n
-        if self.kind == "paper":
-            gx = (a + 1) / 2 * (gx_raw + 1) - 1
-            gy = (b + 1) / 2 * (gy_raw + 1) - 1
-            delta = (max(a, b) - 1) / (n - 1) * ops.exp(stride_raw)
-            return Window(gx, gy, delta, ops.exp(spread_raw), ops.exp(log_gamma))
-        share = ops.sigmoid(stride_raw)  # of the bound
-        if self.head == "write":
-            places = ops.take(
-                ops.convert_to_tensor(self.places), ops.reshape(ops.convert_to_tensor(t, "int32"), (-1,)), axis=0
-            )
-            gx_raw, gy_raw = gx_raw + places[:, :1], gy_raw + places[:, 1:]
-            if self.confined:
-                gx_raw, gy_raw = ops.tanh(gx_raw), ops.tanh(gy_raw)
-                log_gamma = self.gamma_range * ops.tanh(log_gamma / self.gamma_range)
-                share = self.window_floor + (1 - self.window_floor) * share
-        # g̃ = ±1 are the image's outer edges; 0 its centre, as in the paper.
-        gx = a / 2 * (gx_raw + 1) - 0.5
-        gy = b / 2 * (gy_raw + 1) - 0.5
-        bound = side_bound(t, self.max_window, self.reach, self.taper)
-        delta = bound * max(a, b) / n * share
-        spread = SPREAD_MIN + (SPREAD_MAX - SPREAD_MIN) * ops.sigmoid(spread_raw)
-        var = ops.square(spread * delta) + _TINY_VAR
-        return Window(gx, gy, delta, var, ops.exp(log_gamma))
+        return self.window_type.window(self, params, t)
 
     def call(self, params, t=0):
         window = self.window(params, t)
@@ -215,15 +138,9 @@ class Filterbank(keras.layers.Layer):
         """The filter rows evaluated at `pixels` ((1 or batch, 1, P) coarse-image coordinates)."""
         offsets = ops.arange(self.n, dtype=centre.dtype) - self.n / 2 + 0.5
         mu = centre + offsets[None, :] * window.delta  # (batch, N)
-        s = self.grid_scale
-        var = window.var if self.kind == "paper" else window.var + display_blur(s)
+        var = self.window_type.spread_at(window.var, self.grid_scale)
         weights = ops.exp(-ops.square(pixels - mu[:, :, None]) / (2 * var[:, :, None]))
-        if self.kind == "paper":  # each row sums to 1 over the image's pixels
-            return s * weights / (ops.sum(weights, axis=-1, keepdims=True) + PAPER_EPS)
-        area = math.sqrt(2 * math.pi) * ops.sqrt(var)[:, :, None]
-        if self.head == "write":
-            area = area / window.delta[:, :, None]
-        return weights / area
+        return self.window_type.normalised(self, weights, var, window)
 
     def get_config(self):
         return {

@@ -27,6 +27,7 @@ from drawart.errors import RunError
 from drawart.image import load_image
 from drawart.plan import memory_problem
 from drawart.run import RunDir
+from drawart.windows import WINDOW_TYPES
 
 
 def check_resume(stored: RunConfig, wanted: RunConfig, run_path: Path) -> None:
@@ -143,7 +144,7 @@ def plan_fit(
         if not stored:  # defaults that follow the image and the glimpses, for a new run only
             fitted = {**window_schedule(model_config.glimpses), "write_n": write_n_for(max(height, width))}
             model_config = replace(model_config, **{k: v for k, v in fitted.items() if k not in given(model)})
-        if model_config.window == "paper":
+        if not WINDOW_TYPES[model_config.window].bounded:
             shaping = [name for name in PAPER_WINDOW if name != "window" and name in given(model)]
             if shaping:
                 option = "--" + shaping[0].replace("_", "-")

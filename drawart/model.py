@@ -18,6 +18,7 @@ from keras import ops
 
 from drawart.config import ModelConfig
 from drawart.filterbank import Filterbank, read_glimpse, write_patch
+from drawart.windows import WINDOW_TYPES
 
 
 class State(NamedTuple):
@@ -34,10 +35,10 @@ def window_params(config: ModelConfig) -> keras.layers.Dense:
     """The dense layer from h_dec to a head's five raw window parameters, before `window_rate`
     scales them (see `raw_window`).
 
-    Local windows start wide (stride sigmoid(2) = 0.88 of their bound), as the paper's start at the
-    whole image: started at half their bound they drew 1 dB less after 1000 steps (bench/strokes.py).
+    Its bias starts at the window type's `raw_start` (windows.py), divided by the rate, so the
+    windows start where they would at the full rate.
     """
-    start = [0.0, 0.0, 0.0, 2.0 if config.window == "local" else 0.0, 0.0]
+    start = WINDOW_TYPES[config.window].raw_start
     start = [value / config.window_rate for value in start]
     return keras.layers.Dense(5, name="params", bias_initializer=keras.initializers.Constant(start))
 
@@ -429,7 +430,7 @@ class DrawModel(keras.Model):
         cfg = self.config
         if not cfg.canvas_loss:
             return None
-        first = min(cfg.block_in, cfg.glimpses - 1) if cfg.attention and cfg.window == "local" else 0
+        first = min(cfg.block_in, cfg.glimpses - 1) if cfg.attention and WINDOW_TYPES[cfg.window].bounded else 0
         weights = np.zeros(cfg.glimpses, "float32")
         weights[first:] = cfg.canvas_loss / (cfg.glimpses - first)
         return tf.constant(weights)

@@ -13,7 +13,7 @@
 
   var run = JSON.parse(document.getElementById("run-data").textContent);
   var docs = JSON.parse(document.getElementById("strokes-data").textContent);
-  var DISPLAY_BLUR = 0.5; // export.DISPLAY_BLUR, training pixels
+  var DISPLAY_BLUR = 0.5; // windows.DISPLAY_BLUR, training pixels
   var CUTOFF = 10; // filter weights beyond 10 σ of their centre (below e^-50) are left out
   var MAX_PIXELS = 6e6; // a bigger stage is drawn at this many device pixels and scaled up
   var FRAME_MS = 90; // per glimpse while playing
@@ -59,13 +59,13 @@
     this.t = 0;
   };
 
-  // (N, size) filter rows along one axis (export.axis_filters): output pixel j's centre is at
+  // (N, size) filter rows along one axis (windows.axis_filters; the JavaScript twin of the window types): output pixel j's centre is at
   // j + 0.5, filter i's at μ_i = (centre + (i − (N−1)/2)·stride·L)·scale, spread σ·L·scale.
   // Returns the rows and the span [lo, hi] of pixels any of them reaches.
   Drawing.prototype.axis = function (centre, win, size) {
     var n = this.doc.write_n, s = this.scale, L = this.longest;
     var local = this.doc.window === "local";
-    // export.display_blur: above the training size a local stroke is widened, never finer than a pixel
+    // windows.display_blur: above the training size a local stroke is widened, never finer than a pixel
     var sigma = local ? Math.sqrt(win.sigma * L * win.sigma * L + DISPLAY_BLUR * DISPLAY_BLUR * Math.max(0, 1 - 1 / (s * s))) : win.sigma * L;
     var spread = sigma * s, stride = win.stride * L * s;
     var rows = new Float32Array(n * size), lo = size, hi = -1;

@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from drawart.filterbank import Filterbank, Window, read_glimpse, write_patch
+from drawart.filterbank import Filterbank, read_glimpse, write_patch
+from drawart.windows import Window, side_bound
 
 
 def paper_filters(raw, n, height, width):
@@ -135,7 +136,7 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra.numpy import arrays  # noqa: E402
 
-from drawart.filterbank import coverage_ripple, filter_centres, side_bound, starting_places, window_share  # noqa: E402
+from drawart.filterbank import coverage_ripple, filter_centres, starting_places, window_share  # noqa: E402
 
 # Raw parameters far beyond what training produces, sigmoid saturation included.
 RAW = arrays("float32", (16, 5), elements=st.floats(-30, 30, width=32))
@@ -302,7 +303,7 @@ def test_a_local_write_puts_the_same_ink_whatever_the_stroke_size():
 
 
 def test_window_share_clips_the_box_to_the_image():
-    from drawart.filterbank import Window
+    from drawart.windows import Window
 
     one = lambda v: np.array([[v]], "float64")
     whole = Window(one(31.5), one(31.5), one(64 / 20), one(1.0), one(1.0))
