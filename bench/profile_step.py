@@ -50,7 +50,7 @@ def child(row: str, variant: str, seconds: float) -> dict:
 
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    from drawart import model as draw_model
+    from drawart import network as draw_model
     from drawart import train
     from drawart.config import ModelConfig, TrainConfig
     from drawart.image import load_image

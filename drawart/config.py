@@ -42,7 +42,7 @@ class ModelConfig:
     gamma_range: float = 0.5  # confined: a write's log γ stays within ±this, so it writes e^-0.5..e^0.5 of its patch
     window_rate: float = (
         1 / 3
-    )  # attention: the windows' raw parameters move at this times the rate of the rest (model.raw_window)
+    )  # attention: the windows' raw parameters move at this times the rate of the rest (network.raw_window)
     canvas_loss: float = 0.0  # weight of the canvases' loss on the way, after the block-in (DrawModel.canvas_weights)
 
     def validate(self) -> None:

@@ -9,7 +9,6 @@ from conftest import tiny_model_config
 
 from drawart import train
 from drawart.config import TrainConfig
-from drawart.model import Sampler
 
 
 def tiled(model, image, batch):
@@ -127,22 +126,6 @@ def test_every_glimpse_uses_its_own_noise():
     a, _ = model.final_canvas_and_kl(x, noise)
     b, _ = model.final_canvas_and_kl(x, changed)
     assert not np.allclose(a.numpy(), b.numpy())
-
-
-def test_kl_is_the_closed_form_summed_over_latent_dimensions():
-    sampler = Sampler(4)
-    sampler.build((None, 3))
-    mu = np.array([0.5, -1.0, 0.0, 2.0], "float32")
-    log_sigma = np.array([0.0, -0.5, 0.3, 1.0], "float32")
-    # Zero kernels, so μ and log σ are the biases whatever h_enc is.
-    sampler.mean.set_weights([np.zeros((3, 4), "float32"), mu])
-    sampler.log_sigma.set_weights([np.zeros((3, 4), "float32"), log_sigma])
-    eps = np.array([[0.1, -0.2, 0.3, 0.0]], "float32")
-    z, kl = sampler(np.ones((1, 3), "float32"), eps)
-    sigma = np.exp(log_sigma)
-    want = sum(0.5 * (m**2 + s**2 - math.log(s**2) - 1) for m, s in zip(mu, sigma))
-    assert float(kl.numpy()[0]) == pytest.approx(want, rel=1e-6)
-    np.testing.assert_allclose(z.numpy()[0], mu + sigma * eps[0], rtol=1e-6)
 
 
 def test_loss_is_recon_plus_kl_with_recon_the_summed_cross_entropy():
@@ -354,7 +337,7 @@ def test_without_a_canvas_loss_the_loss_is_the_papers():
 
 
 def test_a_window_rate_scales_the_raw_window_parameters_but_not_where_windows_start():
-    from drawart.model import raw_window
+    from drawart.network import raw_window
 
     slow = model_for(tiny_model_config(channels=3, window_rate=0.25))
     h_dec = tf.random.stateless_normal((2, slow.config.hidden), seed=(1, 2))
