@@ -16,7 +16,7 @@ Then the image-sized work against the LSTMs: the default model (T 32, 256-unit L
 write 20, local windows) on examples/chelsea.png at 64 px gray, 64 px RGB and 256 px RGB, each
 through the real path, and each one's it/s as a share of the gray 64 px one's.
 
-    python bench/throughput.py [--steps 1000] [--sizes-only]
+    python bench/throughput.py [--steps 1000] [--sizes-only] [--startup-only]
 """
 
 import argparse
@@ -109,8 +109,8 @@ def run_child(side: str, steps: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def startup_seconds(args: list[str]) -> float:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+def startup_seconds(args: list[str], cache: Path) -> float:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "DRAWART_XLA_CACHE": str(cache)}
     started = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "drawart.cli", "fit", str(IMAGE), *args], env=env, check=True, capture_output=True
@@ -123,11 +123,15 @@ def main():
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--child", choices=["drawart", "baseline", *SIZES])
     parser.add_argument("--sizes-only", action="store_true", help="only the rows of the default model at three sizes")
+    parser.add_argument("--startup-only", action="store_true", help="only the start-up times")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.steps)))
         return
 
+    if args.startup_only:
+        startup()
+        return
     if not args.sizes_only:
         reference(args.steps)
     rates = {name: run_child(name, args.steps)["it_per_s"] for name in SIZES}
@@ -136,13 +140,24 @@ def main():
         print(f"  {name:11s} {rate:6.1f} it/s   {rate / rates['gray 64 px']:.2f}x")
 
 
+def startup() -> None:
+    """Launch to first step done and exit, with an empty compile cache (the first launch on a
+    machine), then a resume and another new run of the same model, which read the compiled step."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = Path(tmp) / "xla"
+        out = lambda name: ["--out", str(Path(tmp) / name), "--gif-every", "0"]  # noqa: E731
+        cold = startup_seconds([*out("run"), "--steps", "1"], cache)
+        resumed = startup_seconds([*out("run"), "--steps", "2"], cache)
+        warm = startup_seconds([*out("other"), "--steps", "1"], cache)
+    print(
+        f"start-up, launch to first step done and exit: new run {cold:.1f} s (nothing compiled yet), "
+        f"resume {resumed:.1f} s, another new run {warm:.1f} s (the compiled step kept)"
+    )
+
+
 def reference(steps: int):
     """The reference model against the baseline, and start-up times."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = ["--out", str(Path(tmp) / "run"), "--gif-every", "0"]
-        new = startup_seconds([*out, "--steps", "1"])
-        resumed = startup_seconds([*out, "--steps", "2"])
-    print(f"start-up, launch to first step done and exit: new run {new:.1f} s, resume {resumed:.1f} s")
+    startup()
 
     drawart = run_child("drawart", steps)
     baseline = run_child("baseline", steps)

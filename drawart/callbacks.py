@@ -296,6 +296,23 @@ def _duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+class FirstCallTimer(keras.callbacks.Callback):
+    """Hands `done(seconds)` the time from the start of training to the end of its first call,
+    which compiles: so the next launch can say how long compiling takes here."""
+
+    def __init__(self, done: Callable[[float], None]) -> None:
+        super().__init__()
+        self.done, self.started = done, None
+
+    def on_train_begin(self, logs=None) -> None:
+        self.started = time.monotonic()
+
+    def on_train_batch_end(self, batch, logs=None) -> None:
+        if self.started is not None:
+            self.done(time.monotonic() - self.started)
+            self.started = None
+
+
 class PlanReport(keras.callbacks.Callback):
     """Says once, after the first calls that compile nothing, the speed here, the time to the last
     step and the milestones and disk the run will take (plan.plan_line)."""

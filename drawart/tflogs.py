@@ -25,6 +25,8 @@ import sys
 import threading
 from contextlib import contextmanager
 
+from drawart import compile_cache
+
 OPT_IN = "DRAWART_TF_LOGS"
 
 # What TensorFlow prints at start-up that says nothing a user can act on: absl's note about early
@@ -53,6 +55,7 @@ def start_tensorflow() -> None:
     global _started
     if _started:
         return
+    compile_cache.enable()
     if wanted():
         _import_and_list_devices()
     else:

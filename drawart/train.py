@@ -16,6 +16,8 @@ Why training is shaped the way it is:
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import re
 from collections.abc import Callable
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 import keras
 import tensorflow as tf
 
+from drawart import compile_cache
 from drawart import run as rundir
 from drawart.averaging import AveragingAdam, draw_by_average, drawn_by_average
 from drawart.batches import TrainingData
@@ -32,6 +35,7 @@ from drawart.callbacks import (
     Clock,
     DivergenceGuard,
     DrawingCheck,
+    FirstCallTimer,
     HeldOutBound,
     MetricsLog,
     MilestoneGifs,
@@ -220,6 +224,14 @@ def replica_batches(data: TrainingData, train: TrainConfig, start: int) -> tf.da
     return images.batch(train.batch).prefetch(2)
 
 
+def compile_key(config: RunConfig) -> str:
+    """What makes one compiled training step another: the model, the call and TensorFlow's version."""
+    train = config.train
+    return json.dumps(
+        [dataclasses.asdict(config.model), train.batch, train.steps_per_call, train.unroll, tf.__version__]
+    )
+
+
 def where_it_trains() -> str:
     """'the CPU (2 cores)' or 'GPU: NVIDIA H100 80GB HBM3' (and how many): what TensorFlow sees."""
     gpus = tf.config.list_physical_devices("GPU")
@@ -296,7 +308,14 @@ def fit(run: rundir.RunDir, data: TrainingData, config: RunConfig, echo=print, e
         *filter(None, [progress_callback(progress, train.steps, echo)]),
     ]
     if train.jit_compile and strategy is None:
-        echo("compiling the training step with XLA (seconds for a small model, a minute or more at 256 px)...")
+        key = compile_key(config)
+        callbacks.append(FirstCallTimer(lambda seconds: compile_cache.record_seconds(key, seconds)))
+        last = compile_cache.last_seconds(key)
+        echo(
+            f"compiling the training step with XLA (about {last:.0f} s last time on this machine)..."
+            if last is not None
+            else "compiling the training step with XLA (the first time here: up to a minute or two at 256 px)..."
+        )
     try:
         state.model.fit(batches, epochs=1, verbose=0, shuffle=False, callbacks=callbacks)
     except KeyboardInterrupt:

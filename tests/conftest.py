@@ -1,8 +1,14 @@
 """Shared fixtures: tiny images written on the fly, so tests need no files in the repo."""
 
+import os
+import tempfile
+
 import numpy as np
 import pytest
 from PIL import Image
+
+# Tests never write the user's cache: XLA's compiled code and compile times go to the session's own.
+os.environ.setdefault("DRAWART_XLA_CACHE", tempfile.mkdtemp(prefix="drawart-xla-"))
 
 
 def gray_gradient(width: int = 24, height: int = 16) -> np.ndarray:

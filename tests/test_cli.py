@@ -1,5 +1,6 @@
 """The drawart command through click's test runner: fit, exact resume, refusals, bad input."""
 
+import re
 from io import BytesIO
 from pathlib import Path
 
@@ -813,3 +814,11 @@ def test_fit_says_where_it_trains_once_and_its_plan_after_the_first_calls(tiny_g
     assert [line for line in resumed.output.splitlines() if "resuming" in line] == [
         f"resuming {run} from step 4: 9×6 gray, 3 glimpses, to step 6, on " + lines[0].split(", on ")[1]
     ]
+
+
+def test_a_second_launch_says_how_long_compiling_took_here(tiny_gray_png, tmp_path, monkeypatch):
+    monkeypatch.setenv("DRAWART_XLA_CACHE", str(tmp_path / "xla"))
+    first = invoke("fit", tiny_gray_png, "--out", tmp_path / "a", *TINY, "--steps", "2", "--steps-per-call", "1")
+    assert "(the first time here" in first.output
+    second = invoke("fit", tiny_gray_png, "--out", tmp_path / "b", *TINY, "--steps", "2", "--steps-per-call", "1")
+    assert re.search(r"compiling the training step with XLA \(about \d+ s last time on this machine\)", second.output)
