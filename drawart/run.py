@@ -1,4 +1,4 @@
-"""The run directory: its layout, its config check, its checkpoints and its lock.
+"""The run directory: its layout, where each file of a run lives, and finding the run to use.
 
     RUN/config.json           every hyperparameter, the image's digest, package versions
     RUN/checkpoints/step-*/   the last few checkpoints, each with a manifest of checksums
