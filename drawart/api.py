@@ -1,4 +1,5 @@
-"""The public Python API: open a run, and get its model, frames and strokes at a kept step.
+"""The library's front: open a run and get its model, frames and strokes at a kept step (the public
+API), and carry out a planned fit (what `drawart fit` calls).
 
 Everything here is reachable from the package's top level (`drawart.open_run`); the modules
 behind it are free to move. Nothing imports TensorFlow until a model is asked for.
@@ -6,6 +7,7 @@ behind it are free to move. Nothing imports TensorFlow until a model is asked fo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,7 +16,9 @@ import numpy as np
 from drawart.checkpoints import list_checkpoints
 from drawart.config import RenderConfig, RunConfig, smooth_by_default
 from drawart.errors import DrawartError
+from drawart.fit_plan import FitPlan
 from drawart.run import RunDir
+from drawart.tflogs import start_tensorflow
 
 
 class Run:
@@ -52,7 +56,6 @@ class Run:
     def model(self, step: int | None = None):
         """The DRAW model (a keras.Model) with the drawing's weights at `step` (the newest if None)."""
         from drawart.export import choose_step
-        from drawart.tflogs import start_tensorflow
 
         step = choose_step(self._run, step)
         start_tensorflow()
@@ -86,6 +89,44 @@ class Run:
         if doc is None:
             raise DrawartError(f"the weights {self.path} kept at step {step} are damaged: pick another step")
         return doc
+
+
+def fit(plan: FitPlan, echo: Callable[[str], None] = print, progress: str | None = "lines") -> int:
+    """Carry out what `plan_fit` planned: make the run or take its lock, store its image, and train
+    it to its steps (see train.fit). Returns the step reached.
+
+    A new run that fails before its first checkpoint is removed, so it never becomes the run that
+    commands pick by default; a folder that held anything before is never removed.
+    """
+    run, config = plan.run, plan.config
+    if config.train.strategy != "default":
+        start_tensorflow()
+        from drawart.train import make_strategy
+
+        make_strategy(config.train)  # refuse a batch the devices cannot share before making the run
+    made_here = not run.path.exists()
+    run.make_dir()
+    created = False  # the config, by this process: only then is a failed start its own to remove
+    try:
+        with run.lock():
+            if not plan.resuming:
+                run.create(config)
+                created = True
+            elif run.read_config() != config:
+                run.write_config(config)  # only fields that may change between resumes differ
+            if config.image.dataset and not run.data_path.exists():
+                run.save_data(plan.pixels)
+            if not config.image.dataset and not run.image_path.exists():
+                run.save_image(plan.pixels)
+            start_tensorflow()
+            from drawart.train import fit as fit_run
+
+            _, step = fit_run(run, run.training_data(config), config, echo=echo, progress=progress)
+    except BaseException:
+        if made_here and created:
+            run.remove_if_unstarted()
+        raise
+    return step
 
 
 def open_run(path: str | Path) -> Run:

@@ -260,38 +260,12 @@ def fit(data, out, size, gray, binarize, val_fraction, quiet, **options) -> None
         model={k: v for k, v in options.items() if k in model_fields},
         train={k: v for k, v in options.items() if k not in model_fields},
     )
-    run, config = plan.run, plan.config
+    run = plan.run
     for warning in plan.warnings:
         click.echo(warning, err=True)
-    if config.train.strategy != "default":
-        quiet_tensorflow()
-        from drawart.train import make_strategy
+    from drawart import api
 
-        make_strategy(config.train)  # refuse a batch the devices cannot share before making the run
-    made_here = not run.path.exists()  # a folder that held anything before is never removed
-    run.make_dir()
-    created = False  # the config, by this process: only then is a failed start its own to remove
-    try:
-        with run.lock():
-            if not plan.resuming:
-                run.create(config)
-                created = True
-            elif run.read_config() != config:
-                run.write_config(config)  # only fields that may change between resumes differ
-            if config.image.dataset and not run.data_path.exists():
-                run.save_data(plan.pixels)
-            if not config.image.dataset and not run.image_path.exists():
-                run.save_image(plan.pixels)
-            quiet_tensorflow()
-            from drawart.train import fit as fit_run
-
-            _, step = fit_run(
-                run, run.training_data(config), config, echo=click.echo, progress=progress_kind(quiet, sys.stdout)
-            )
-    except BaseException:
-        if made_here and created:
-            run.remove_if_unstarted()  # a run that failed before its first checkpoint leaves nothing behind
-        raise
+    step = api.fit(plan, echo=click.echo, progress=progress_kind(quiet, sys.stdout))
     click.echo(f"done: {run.path} at step {step}")
 
 
