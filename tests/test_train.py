@@ -1,5 +1,7 @@
 """Training: chunking steps at boundaries, checkpoints written and restored exactly."""
 
+import os
+
 import numpy as np
 import pytest
 from conftest import tiny_model_config
@@ -246,3 +248,18 @@ def test_mirrored_refuses_a_batch_that_does_not_split_evenly(digits_npz, tmp_pat
     assert errors == ["error: --batch 3 cannot be split evenly over 2 devices: use a multiple of the device count"]
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_fit_names_where_it_trains_a_gpu_by_its_name(monkeypatch):
+    import tensorflow as tf
+
+    from drawart import train
+
+    gpus = [tf.config.PhysicalDevice(name=f"/physical_device:GPU:{i}", device_type="GPU") for i in range(2)]
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [] if kind != "GPU" else gpus[:1])
+    monkeypatch.setattr(tf.config.experimental, "get_device_details", lambda device: {"device_name": "NVIDIA H100"})
+    assert train.where_it_trains() == "GPU: NVIDIA H100"
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [] if kind != "GPU" else gpus)
+    assert train.where_it_trains() == "2 GPUs: NVIDIA H100"
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    assert train.where_it_trains() == f"the CPU ({os.cpu_count()} cores)"
