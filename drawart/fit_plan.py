@@ -20,6 +20,7 @@ from drawart.config import (
     RunConfig,
     TrainConfig,
     milestone_every,
+    window_rate_for,
     window_schedule,
     write_n_for,
 )
@@ -142,7 +143,12 @@ def plan_fit(
     try:
         model_config = replace(base.model, **given(model), height=height, width=width, channels=channels)
         if not stored:  # defaults that follow the image and the glimpses, for a new run only
-            fitted = {**window_schedule(model_config.glimpses), "write_n": write_n_for(max(height, width))}
+            side = max(height, width)
+            fitted = {
+                **window_schedule(model_config.glimpses),
+                "write_n": write_n_for(side),
+                "window_rate": window_rate_for(side),
+            }
             model_config = replace(model_config, **{k: v for k, v in fitted.items() if k not in given(model)})
         if not WINDOW_TYPES[model_config.window].bounded:
             shaping = [name for name in PAPER_WINDOW if name != "window" and name in given(model)]

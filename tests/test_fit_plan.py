@@ -288,3 +288,15 @@ def test_plan_fit_binarizes_one_picture_too(tmp_path, tiny_gray_png):
     gray = load_image(tiny_gray_png, size=24).pixels
     np.testing.assert_array_equal(plan.pixels, (gray > 0.5).astype(np.float32))
     assert plan.config.image.binarize and 0 < plan.pixels.mean() < 1
+
+
+def test_a_new_runs_windows_learn_slower_above_64_px_unless_given(tmp_path, tiny_gray_png):
+    def rate(size, **model):
+        return plan_fit(tiny_gray_png, tmp_path / f"run-{size}", size=size, model=model).config.model.window_rate
+
+    assert rate(64) == ModelConfig.window_rate == 1 / 3
+    assert rate(65) == rate(256) == 0.1
+    assert rate(256, window_rate=0.5) == 0.5
+    assert (
+        plan_fit(tiny_gray_png, tmp_path / "paper", size=256, model={"window": "paper"}).config.model.window_rate == 1.0
+    )
