@@ -49,6 +49,7 @@ def main():
 
     from drawart import callbacks, plan, train
     from drawart.fit_plan import plan_fit
+    from drawart.metrics import disk_usage
 
     out = args.out or Path(tempfile.mkdtemp()) / "soak"
     fit_plan = plan_fit(ROOT / "examples" / "camera.png", out, size=args.size, train={"steps": args.steps})
@@ -92,7 +93,7 @@ def main():
     first_milestone = config.train.gif_every
     peak_then = max(r[2] for r in rows if r[1] <= first_milestone)
     peak_end = max(r[2] for r in rows)
-    disk = sum(p.stat().st_size for p in run.path.rglob("*") if p.is_file())
+    disk = disk_usage(run.path)
     planned = next((line for line in said if line.startswith("plan:")), "no plan line")
     bad = sum(1 for r in rows if not math.isfinite(r[3]))
     print(

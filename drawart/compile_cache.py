@@ -15,6 +15,8 @@ import json
 import os
 from pathlib import Path
 
+from drawart.atomic import atomic_write_bytes
+
 FLAG = "--tf_xla_persistent_cache_directory"
 SETTING = "DRAWART_XLA_CACHE"
 TIMES = "compile-seconds.json"  # beside the compiled code: {step's key: seconds the last compile took}
@@ -67,8 +69,6 @@ def record_seconds(key: str, seconds: float) -> None:
     times[key] = round(seconds, 1)
     try:
         where.mkdir(parents=True, exist_ok=True)
-        temporary = where / f".{TIMES}.{os.getpid()}"
-        temporary.write_text(json.dumps(times, sort_keys=True), encoding="utf-8")
-        os.replace(temporary, where / TIMES)
+        atomic_write_bytes(where / TIMES, json.dumps(times, sort_keys=True).encode("utf-8"))
     except OSError:
         pass

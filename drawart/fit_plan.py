@@ -101,6 +101,21 @@ def plan_fit(
     stored = run.read_config() if run.exists() else None
     given = lambda values: {k: v for k, v in (values or {}).items() if v is not None}
     dataset = is_dataset(data_path)
+
+    def shaped(height: int, width: int, channels: int) -> ModelConfig:
+        """The model asked for, at this image shape, with the defaults that follow the image and
+        the glimpses for a new run (options given win). Raises ValueError/TypeError on a bad option."""
+        config = replace(base.model, **given(model), height=height, width=width, channels=channels)
+        if stored:
+            return config
+        side = max(height, width)
+        fitted = {
+            **window_schedule(config.glimpses),
+            "write_n": write_n_for(side),
+            "window_rate": window_rate_for(side),
+        }
+        return replace(config, **{k: v for k, v in fitted.items() if k not in given(model)})
+
     base = stored or RunConfig(train=replace(TrainConfig(), **DATASET_TRAIN_DEFAULTS) if dataset else TrainConfig())
     binarize = base.image.binarize if binarize is None else binarize
     val_fraction = base.image.val_fraction if val_fraction is None else val_fraction
@@ -120,10 +135,7 @@ def plan_fit(
         def check_shape(height: int, width: int, channels: int) -> None:
             """Refuse a size this machine cannot train before an image that size is made."""
             try:
-                shaped = replace(base.model, **given(model), height=height, width=width, channels=channels)
-                if not stored:
-                    shaped = replace(shaped, write_n=given(model).get("write_n", write_n_for(max(height, width))))
-                wanted = RunConfig(model=shaped, train=replace(base.train, **given(train)))
+                wanted = RunConfig(model=shaped(height, width, channels), train=replace(base.train, **given(train)))
             except (TypeError, ValueError):
                 return  # an option out of range: said below, with its name
             problem = memory_problem(wanted, size)
@@ -141,15 +153,7 @@ def plan_fit(
             pixels = binarized(pixels)
     height, width, channels = pixels.shape[-3:]
     try:
-        model_config = replace(base.model, **given(model), height=height, width=width, channels=channels)
-        if not stored:  # defaults that follow the image and the glimpses, for a new run only
-            side = max(height, width)
-            fitted = {
-                **window_schedule(model_config.glimpses),
-                "write_n": write_n_for(side),
-                "window_rate": window_rate_for(side),
-            }
-            model_config = replace(model_config, **{k: v for k, v in fitted.items() if k not in given(model)})
+        model_config = shaped(height, width, channels)
         if not WINDOW_TYPES[model_config.window].bounded:
             shaping = [name for name in PAPER_WINDOW if name != "window" and name in given(model)]
             if shaping:
