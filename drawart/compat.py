@@ -25,6 +25,7 @@ ABSENT = {
         "gamma_range": 2.0,
         "canvas_loss": 0.0,
         "window_rate": 1.0,
+        "window_margin": 0.0,
     },
     "TrainConfig": {"ema": 0.0},
     "RenderConfig": {"smooth": False},

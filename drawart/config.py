@@ -43,6 +43,9 @@ class ModelConfig:
     # attention: the windows' raw parameters move at this times the rate of the rest (network.raw_window);
     # a new run above 64 px gets a tenth (window_rate_for)
     window_rate: float = 1 / 3
+    # confined: each write window pays this times the image's pixels for its raw parameters past the
+    # knees of its limits (windows.LocalWindow.overshoot), so no glimpse can park there for good
+    window_margin: float = 0.0
     canvas_loss: float = 0.0  # weight of the canvases' loss on the way, after the block-in (DrawModel.canvas_weights)
 
     def validate(self) -> None:
@@ -67,6 +70,8 @@ class ModelConfig:
             raise ValueError(f"window_floor must be at least 0 and at most 1, got {self.window_floor}")
         if not self.window_rate > 0:
             raise ValueError(f"window_rate must be positive, got {self.window_rate}")
+        if not self.window_margin >= 0:
+            raise ValueError(f"window_margin must be at least 0, got {self.window_margin}")
         if not self.canvas_loss >= 0:
             raise ValueError(f"canvas_loss must be at least 0, got {self.canvas_loss}")
         if not self.gamma_range > 0:

@@ -93,6 +93,10 @@ class Filterbank(keras.layers.Layer):
         """The grid the raw parameters describe at glimpse t (an int, or (batch, 1) indices)."""
         return self.window_type.window(self, params, t)
 
+    def overshoot(self, params, t):
+        """(batch,) how far raw parameters sit past the window's limits (WindowType.overshoot)."""
+        return self.window_type.overshoot(self, params, t)
+
     def call(self, params, t=0):
         window = self.window(params, t)
         fx = self._filters(window.gx, window, self.width)

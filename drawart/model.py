@@ -141,6 +141,7 @@ class DrawModel(keras.Model):
         state = self.initial_state(batch)
         kl = along = ops.zeros((batch,))
         weights = self.canvas_weights()
+        margin = self.margin_weight()
         collect = taps is not None
         stacks = (
             tuple(
@@ -154,8 +155,10 @@ class DrawModel(keras.Model):
         def run(t, state, kl, along, stacks, count, cropped):
             for k in range(count):
                 step_taps = tuple(tap[t + k] for tap in taps) if collect else (None, None, None)
-                state, kl_t, _, _, inputs = self.glimpse(x, state, noise[t + k], step_taps, t + k, cropped)
+                state, kl_t, _, write_params, inputs = self.glimpse(x, state, noise[t + k], step_taps, t + k, cropped)
                 kl = kl + kl_t
+                if margin:
+                    along = along + margin * self.writer.overshoot(write_params, t + k)
                 if weights is not None:
                     along = along + tf.gather(weights, t + k) * self.recon_loss(x, state.canvas)
                 stacks = tuple(stack.write(t + k, xh) for stack, xh in zip(stacks, inputs))
@@ -208,6 +211,13 @@ class DrawModel(keras.Model):
         weights = np.zeros(cfg.glimpses, "float32")
         weights[first:] = cfg.canvas_loss / (cfg.glimpses - first)
         return tf.constant(weights)
+
+    def margin_weight(self) -> float:
+        """What a write window pays per unit of overshoot (windows.LocalWindow.overshoot): the
+        `window_margin` times the image's pixels, so that it weighs the same against the
+        reconstruction loss (a sum over the pixels) at every size. 0 without attention."""
+        cfg = self.config
+        return cfg.window_margin * cfg.height * cfg.width * cfg.channels if cfg.attention else 0.0
 
     def call(self, images):
         """σ(c_T) for images (batch, H, W, C) drawn with z_t = μ_t: the mean reconstruction.

@@ -132,6 +132,10 @@ class AttentionWrite(keras.layers.Layer):
         """The dense layer whose kernel gradient is formed over all glimpses at once (see LSTM)."""
         return self.patch
 
+    def overshoot(self, params, t):
+        """(batch,) how far this glimpse's raw window parameters sit past its limits (model.margin_weight)."""
+        return self.filterbank.overshoot(params, t)
+
     def patch_values(self, h_dec):
         """w, the N×N patch of every channel that this glimpse writes: (batch, C, N, N)."""
         return ops.reshape(self.patch(h_dec), (-1, self.channels, self.n, self.n))

@@ -45,6 +45,10 @@ TINY_VAR = 1e-6
 # (in training pixels), at most: the network only ever saw its strokes at pixel centres, and
 # strokes finer than a pixel, drawn finely, read as speckle between them (camera.png at 48 px, 4×).
 DISPLAY_BLUR = 0.5
+# Where a confined write window's limits flatten (raw values): tanh(2) = 0.96 of the way to an
+# edge, sigmoid(−3) = 0.05 of the way above the least side, tanh(1.5) = 0.9 of the way to the
+# faintest ink. Past them the window's gradient is under a fifth of its most.
+LIMIT_KNEES = (2.0, 3.0, 1.5)
 
 
 def display_blur(scale: float) -> float:
@@ -105,6 +109,13 @@ class WindowType:
     def spread_at(self, var, scale: float):
         """A filter's variance as drawn at `scale` times the training size."""
         return var
+
+    def overshoot(self, bank, params, t):
+        """(batch,) how far a write window's raw parameters sit past its limits' knees, squared and
+        summed: 0 for a window type without limits."""
+        from keras import ops
+
+        return ops.zeros(ops.shape(params)[:1])
 
     def normalised(self, bank, weights, var, window: Window):
         """Filter rows (Keras ops) from their Gaussian weights over the pixels."""
@@ -178,6 +189,28 @@ class LocalWindow(WindowType):
 
     def spread_at(self, var, scale: float):
         return var + display_blur(scale)
+
+    def overshoot(self, bank, params, t):
+        """Past the knees of its tanh and sigmoid (`LIMIT_KNEES`) a confined write window's gradient
+        all but vanishes, so a glimpse parked at its limits (an edge, the least side, the faintest
+        ink) never comes back (docs/every-glimpse.md); `window_margin` charges for the overshoot.
+        Only the ways out are charged: towards the edge, the least side and the faintest ink."""
+        from keras import ops
+
+        if bank.head != "write" or not bank.confined:
+            return super().overshoot(bank, params, t)
+        gx, gy, _, stride, log_gamma = ops.split(params, 5, axis=-1)
+        places = ops.take(
+            ops.convert_to_tensor(bank.places), ops.reshape(ops.convert_to_tensor(t, "int32"), (-1,)), axis=0
+        )
+        centre, side, ink = LIMIT_KNEES
+        past = (
+            ops.relu(ops.abs(gx + places[:, :1]) - centre),
+            ops.relu(ops.abs(gy + places[:, 1:]) - centre),
+            ops.relu(-stride - side),
+            ops.relu(log_gamma / bank.gamma_range - ink),
+        )
+        return ops.sum(sum(ops.square(v) for v in past), axis=-1)
 
     def sigma_at(self, sigma: float, scale: float) -> float:
         return math.sqrt(sigma**2 + display_blur(scale))
