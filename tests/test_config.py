@@ -109,6 +109,8 @@ def test_missing_sections_and_fields_take_defaults_but_fields_added_later_take_t
     assert RunConfig.from_dict(written_by_0_5_0).model.canvas_loss == 0.0
     # ... and moved its windows at the rate of the rest of the network.
     assert RunConfig.from_dict(written_by_0_5_0).model.window_rate == 1.0
+    # ... and charged nothing for a window past its limits.
+    assert RunConfig.from_dict(written_by_0_5_0).model.window_margin == 0.0
     # Present, they are read as written.
     assert RunConfig.from_dict(RunConfig().to_dict()) == RunConfig()
     assert RunConfig().model.window == "local"
@@ -206,6 +208,7 @@ def test_defaults_are_valid():
         ({"gamma_range": float("nan")}, "gamma_range"),
         ({"canvas_loss": -0.5}, "canvas_loss"),
         ({"window_rate": 0.0}, "window_rate"),
+        ({"window_margin": -0.1}, "window_margin"),
         ({"canvas_loss": float("nan")}, "canvas_loss"),
     ],
 )

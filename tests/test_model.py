@@ -1,11 +1,12 @@
 """DrawModel: shapes, the noise it draws, the exact KL, and that training lowers the loss."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import tiny_model_config
+from conftest import set_raw_window, tiny_model_config
 
 from drawart import train
 from drawart.config import TrainConfig
@@ -363,3 +364,36 @@ def test_adam_moves_the_windows_at_the_window_rate():
         model.one_step(x, tf.constant(0, tf.int64))
         moved[rate] = np.abs(model.writer.params.bias.numpy() * rate - start).max()
     assert moved[0.25] == pytest.approx(0.25 * moved[1.0], rel=0.05)
+
+
+# ---------------------------------------------------------------------------------------------
+# The window margin: a write window past its limits' knees pays for it.
+
+
+def test_the_window_margin_adds_each_write_windows_overshoot_times_the_pixels():
+    config = tiny_model_config(channels=3, glimpses=5, block_in=1, taper=1, window_margin=0.02)
+    model = model_for(config)
+    image = np.random.default_rng(0).random((6, 9, 3)).astype("float32")
+    x = tiled(model, image, 2)
+    noise = np.random.default_rng(1).standard_normal((5, 2, config.z)).astype("float32")
+    plain = model_for(replace(config, window_margin=0.0))
+    plain.set_weights(model.get_weights())
+    # The writer's windows pushed past the knees: far to the right and the faintest ink.
+    set_raw_window(model.writer, [3.0, 0.0, 0.0, 0.0, 2.0])
+    set_raw_window(plain.writer, [3.0, 0.0, 0.0, 0.0, 2.0])
+    state, expected = model.initial_state(2), np.zeros(2)
+    for t in range(5):
+        state, _, _, write_params, _ = model.glimpse(x, state, noise[t], t=t)
+        expected += 0.02 * 6 * 9 * 3 * model.writer.overshoot(write_params, t).numpy()
+    assert expected.min() > 0
+    drawn = model.draw(x, noise)
+    np.testing.assert_allclose(drawn.along.numpy(), expected, rtol=1e-5)
+    np.testing.assert_allclose(drawn.canvas.numpy(), plain.draw(x, noise).canvas.numpy(), rtol=1e-6)
+    margin, paper = model.compute_losses(x, noise), plain.compute_losses(x, noise)
+    assert float(margin["loss"]) == pytest.approx(float(paper["loss"]) + expected.mean(), rel=1e-5)
+    # The gradient pulls the window back: its raw centre and ink move inwards under one step.
+    grads = dict(zip((v.path for v in model.trainable_variables), model.gradients(x, noise)[1]))
+    plain_grads = dict(zip((v.path for v in plain.trainable_variables), plain.gradients(x, noise)[1]))
+    bias = next(path for path in grads if "write" in path and "params" in path and "bias" in path)
+    pulled = grads[bias].numpy() - plain_grads[bias].numpy()
+    assert pulled[0] > 0 and pulled[4] > 0 and pulled[1] == pytest.approx(0, abs=1e-4)
