@@ -17,7 +17,13 @@ same shapes that does no image-sized work:
 read ≈ full − noread, write ≈ full − nowrite, rest ≈ noimage (LSTMs, dense layers, loss), and
 crop ≈ uncropped − full, what cropping the bounded writes saves.
 
+`--features` instead profiles the reference model of bench/throughput.py (camera.png, 64 px gray,
+write grid 12, today's defaults otherwise) with one of the default's extras taken away at a time,
+and all of them at once (`bare`: the paper's window, no moving average, no NaN guard, a constant
+learning rate, which is what the seed's implementation trains):
+
     python bench/profile_step.py [--seconds 12] [--rows gray64 rgb64 rgb256]
+    python bench/profile_step.py --features
 """
 
 import argparse
@@ -34,6 +40,17 @@ IMAGE = ROOT / "examples" / "chelsea.png"
 # row: (longest side, gray, write grid); rgb256fit is what `drawart fit PHOTO --size 256` builds.
 ROWS = {"gray64": (64, True, 20), "rgb64": (64, False, 20), "rgb256": (256, False, 20), "rgb256fit": (256, False, 44)}
 VARIANTS = ("full", "noread", "nowrite", "noimage", "uncropped")
+REFERENCE_IMAGE = ROOT / "examples" / "camera.png"
+# feature variant: what it takes away from the default model.
+FEATURES = {
+    "default": "nothing",
+    "ema0": "the moving average of the weights (--ema 0)",
+    "paper": "local windows (the paper's window instead)",
+    "nocrop": "the cropped writes (every write over the whole image)",
+    "noguard": "the NaN guard (every step applied)",
+    "constlr": "the learning-rate schedule (a constant rate)",
+    "bare": "all of the above",
+}
 
 
 def cpu_seconds() -> float:
@@ -44,7 +61,6 @@ def cpu_seconds() -> float:
 def child(row: str, variant: str, seconds: float) -> dict:
     """CPU ms per step of one variant of one row, in this process."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import numpy as np
     import tensorflow as tf
     from keras import ops
 
@@ -77,6 +93,49 @@ def child(row: str, variant: str, seconds: float) -> dict:
     )
     # The write stand-ins replace the whole-image write, so those variants use it everywhere.
     model.crop_writes = variant not in ("uncropped", "nowrite", "noimage")
+    return {"cpu_ms": timed(model, pixels, seconds)}
+
+
+def feature_child(variant: str, seconds: float) -> dict:
+    """CPU ms per step of the reference model without one of the default's extras, in this process."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    from drawart import train
+    from drawart.compat import PAPER_WINDOW
+    from drawart.config import ModelConfig, TrainConfig
+    from drawart.image import load_image
+    from drawart.model import DrawModel
+
+    bare = variant == "bare"
+    pixels = load_image(REFERENCE_IMAGE, size=64, gray=True).pixels
+    model_config = ModelConfig(height=64, width=64, channels=1, write_n=12)
+    if variant == "paper" or bare:
+        model_config = ModelConfig(height=64, width=64, channels=1, write_n=12, **PAPER_WINDOW)
+    if variant == "noguard" or bare:
+
+        def one_step(self, x, step):
+            losses, grads = self.gradients(x, self.noise(ops_shape(x)[0], step))
+            self.optimizer.apply(self.clipped(losses, grads)[1], self.trainable_variables)
+            return losses, tf.constant(True)
+
+        ops_shape = keras.ops.shape
+        DrawModel.one_step = one_step
+    if variant == "constlr" or bare:
+        keras.optimizers.schedules.ExponentialDecay = lambda rate, **_: rate
+    model = train.build_model(model_config, TrainConfig(ema=0.0 if variant in ("ema0", "bare") else TrainConfig.ema))
+    model.crop_writes = variant != "nocrop"
+    return {"cpu_ms": timed(model, pixels, seconds)}
+
+
+def timed(model, pixels, seconds: float) -> float:
+    """CPU ms per step of the model's compiled train function, after its first (compiling) call."""
+    import numpy as np
+    import tensorflow as tf
+
     model.make_train_function()
     per_call = 20
     data = (tf.constant(per_call), tf.constant(np.broadcast_to(pixels, (per_call, 1, *pixels.shape)).copy()))
@@ -85,7 +144,7 @@ def child(row: str, variant: str, seconds: float) -> dict:
     while time.perf_counter() - started < seconds:
         model.train_function(iter([data]))
         steps += per_call
-    return {"cpu_ms": 1000 * (cpu_seconds() - cpu_started) / steps}
+    return 1000 * (cpu_seconds() - cpu_started) / steps
 
 
 def measure(row: str, variant: str, seconds: float) -> float:
@@ -103,10 +162,22 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=12.0, help="measured seconds per variant")
     parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS)[:3])
+    parser.add_argument("--features", action="store_true", help="the reference model without each extra in turn")
     parser.add_argument("--child", nargs=2, metavar=("ROW", "VARIANT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(*args.child, args.seconds)))
+        row, variant = args.child
+        print(
+            json.dumps(feature_child(variant, args.seconds) if row == "features" else child(row, variant, args.seconds))
+        )
+        return
+    if args.features:
+        print("the reference model (camera.png, 64 px gray, write grid 12), CPU ms per training step on one thread")
+        default = None
+        for variant, taken in FEATURES.items():
+            ms = measure("features", variant, args.seconds)
+            default = default or ms
+            print(f"{variant:8s} {ms:7.2f} ms  {default / ms:5.2f}x the default's speed   without {taken}", flush=True)
         return
     print(
         "CPU ms per training step, one thread (read = full - noread, write = full - nowrite, rest = noimage, "

@@ -20,6 +20,8 @@ from drawart.atomic import atomic_write_bytes
 FLAG = "--tf_xla_persistent_cache_directory"
 SETTING = "DRAWART_XLA_CACHE"
 TIMES = "compile-seconds.json"  # beside the compiled code: {step's key: seconds the last compile took}
+# The step is traced with TensorFlow's process-wide unique-name counter at a multiple of this.
+NAME_STRIDE = 1 << 16
 
 
 def folder() -> Path | None:
@@ -72,3 +74,33 @@ def record_seconds(key: str, seconds: float) -> None:
         atomic_write_bytes(where / TIMES, json.dumps(times, sort_keys=True).encode("utf-8"))
     except OSError:
         pass
+
+
+def traced_alike(function):
+    """`function` (a model's train function), whose first call first moves TensorFlow's unique-name
+    counter to the next multiple of NAME_STRIDE.
+
+    XLA's cache finds a compiled step by its HLO, and the HLO carries the names TensorFlow gave the
+    step's functions and loops, numbered by that counter. A resume restores a checkpoint before
+    the first call, which takes numbers a new run does not, so it traced the same step under other
+    names and compiled it again. Started from one round number, both trace the same names."""
+    state = {"first": True}
+
+    def call(*args, **kwargs):
+        if state["first"]:
+            state["first"] = False
+            round_unique_names()
+        return function(*args, **kwargs)
+
+    return call
+
+
+def round_unique_names() -> None:
+    """Take numbers from TensorFlow's unique-name counter up to the next multiple of NAME_STRIDE
+    (a no-op where this TensorFlow keeps the counter elsewhere)."""
+    try:
+        from tensorflow.python.framework.ops import uid
+    except ImportError:
+        return
+    for _ in range(-(uid() + 1) % NAME_STRIDE):  # the next number taken is the multiple
+        uid()

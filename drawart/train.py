@@ -311,6 +311,8 @@ def fit(run: rundir.RunDir, data: TrainingData, config: RunConfig, echo=print, e
         key = compile_key(config)
         callbacks.append(FirstCallTimer(lambda seconds: compile_cache.record_seconds(key, seconds)))
         last = compile_cache.last_seconds(key)
+        state.model.make_train_function()
+        state.model.train_function = compile_cache.traced_alike(state.model.train_function)
         echo(
             f"compiling the training step with XLA (about {last:.0f} s last time on this machine)..."
             if last is not None

@@ -40,3 +40,15 @@ def test_compile_times_are_remembered_per_step(monkeypatch, tmp_path):
     assert compile_cache.last_seconds("a") is None
     compile_cache.record_seconds("a", 2.0)  # a broken file is replaced, not a failure
     assert compile_cache.last_seconds("a") == 2.0
+
+
+def test_the_step_is_traced_from_a_round_unique_name_number_once():
+    from tensorflow.python.framework.ops import uid
+
+    seen = []
+    step = compile_cache.traced_alike(lambda value: seen.append(uid()) or value)
+    uid()  # wherever the counter stands
+    assert step(3) == 3
+    assert seen[0] % compile_cache.NAME_STRIDE == 0  # the first number the traced step takes is round
+    step(4)
+    assert compile_cache.NAME_STRIDE > seen[1] - seen[0] > 0  # later calls leave the counter alone
