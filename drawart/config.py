@@ -41,12 +41,13 @@ class ModelConfig:
     )
     gamma_range: float = 0.5  # confined: a write's log γ stays within ±this, so it writes e^-0.5..e^0.5 of its patch
     # attention: the windows' raw parameters move at this times the rate of the rest (network.raw_window);
-    # a new run above 64 px gets a tenth (window_rate_for)
+    # a new run above 64 px gets a tenth (BIG_PICTURE)
     window_rate: float = 1 / 3
     # confined: each write window pays this times the image's pixels for its raw parameters past the
-    # knees of its limits (windows.LocalWindow.overshoot), so no glimpse can park there for good
+    # knees of its limits (windows.LocalWindow.overshoot), so no glimpse can park there for good;
+    # a new run above 64 px gets BIG_PICTURE's
     window_margin: float = 0.0
-    canvas_loss: float = 0.0  # weight of the canvases' loss on the way, after the block-in (DrawModel.canvas_weights)
+    canvas_loss: float = 0.0  # weight of the canvases' loss on the way, after the block-in (DrawModel.canvas_weights); BIG_PICTURE's above 64 px
 
     def validate(self) -> None:
         """Raise ValueError naming the first field that cannot make a model."""
@@ -88,12 +89,19 @@ def write_n_for(size: int) -> int:
     return ModelConfig.write_n if size <= 64 else max(ModelConfig.write_n, round(22 * (size / 64) ** 0.5))
 
 
-def window_rate_for(size: int) -> float:
-    """The windows' learning rate (as a share of the network's) a new run of an image whose longest
-    side is `size` gets unless given: a third up to 64 px, a tenth above. At 256 px, on every photo
-    of ../shared/data, a tenth drew more at step 6000 than a third, and on gravel it kept 21 of 32
-    glimpses drawing where a third kept 9 (docs/every-glimpse.md)."""
-    return ModelConfig.window_rate if size <= 64 else 0.1
+# What a new run above 64 px gets unless given, all measured at 256 px on every photo of
+# ../shared/data (docs/every-glimpse.md): the windows at a tenth of the network's rate (more drawn
+# at step 6000 on all eleven than a third); a margin that pulls a write window back from its limits
+# (gravel kept drawing to step 6000: 25.5 dB and 25 of 32 glimpses, where it fell to 20.9 and 21);
+# and a loss on the canvases after the block-in (grass: 25 of 32 drawing where 20 drew without).
+# Up to 64 px, where 0.8.0's defaults were measured, a new run keeps ModelConfig's.
+BIG_PICTURE = {"window_rate": 0.1, "window_margin": 0.01, "canvas_loss": 1.0}
+
+
+def window_training_for(size: int) -> dict:
+    """How the windows of a new run of an image whose longest side is `size` are trained unless
+    given: BIG_PICTURE's fields above 64 px, none (ModelConfig's) up to 64 px."""
+    return {} if size <= 64 else dict(BIG_PICTURE)
 
 
 def milestone_every(steps: int) -> int:

@@ -20,8 +20,8 @@ from drawart.config import (
     RunConfig,
     TrainConfig,
     milestone_every,
-    window_rate_for,
     window_schedule,
+    window_training_for,
     write_n_for,
 )
 from drawart.errors import RunError
@@ -112,7 +112,7 @@ def plan_fit(
         fitted = {
             **window_schedule(config.glimpses),
             "write_n": write_n_for(side),
-            "window_rate": window_rate_for(side),
+            **window_training_for(side),
         }
         return replace(config, **{k: v for k, v in fitted.items() if k not in given(model)})
 

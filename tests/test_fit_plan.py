@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import assert_one_line
 
-from drawart.config import ImageConfig, ModelConfig, RunConfig, TrainConfig
+from drawart.config import BIG_PICTURE, ImageConfig, ModelConfig, RunConfig, TrainConfig
 from drawart.errors import RunError
 from drawart.fit_plan import check_resume, plan_fit
 from drawart.image import ImageError, load_image
@@ -300,3 +300,19 @@ def test_a_new_runs_windows_learn_slower_above_64_px_unless_given(tmp_path, tiny
     assert (
         plan_fit(tiny_gray_png, tmp_path / "paper", size=256, model={"window": "paper"}).config.model.window_rate == 1.0
     )
+
+
+def test_a_new_run_above_64_px_gets_a_window_margin_and_a_canvas_loss_unless_given(tmp_path, tiny_gray_png):
+    def model(size, **given):
+        return plan_fit(tiny_gray_png, tmp_path / f"run-{size}", size=size, model=given).config.model
+
+    assert ModelConfig.window_margin == ModelConfig.canvas_loss == 0.0  # the paper's loss up to 64 px
+    assert (model(64).window_margin, model(64).canvas_loss) == (0.0, 0.0)
+    assert BIG_PICTURE["window_margin"] > 0 and BIG_PICTURE["canvas_loss"] > 0
+    for size in (65, 256):
+        drawn = model(size)
+        assert (drawn.window_margin, drawn.canvas_loss) == (BIG_PICTURE["window_margin"], BIG_PICTURE["canvas_loss"])
+    given = model(256, window_margin=0.0, canvas_loss=0.5)
+    assert (given.window_margin, given.canvas_loss) == (0.0, 0.5)
+    paper = plan_fit(tiny_gray_png, tmp_path / "paper", size=256, model={"window": "paper"}).config.model
+    assert (paper.window_margin, paper.canvas_loss) == (0.0, 0.0)
