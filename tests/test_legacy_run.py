@@ -6,7 +6,8 @@ trained; 0.4.0 tapered and drew from the moving average; none of them confined i
 image. 0.5.0 does all of that, with a write window's side at least a tenth of its bound and log γ
 within ±2; 0.6.0 with half the bound and ±0.5; 0.7.0 with a tenth of the bound and ±0.5. Before
 0.8.0 the windows learnt at the rate of the rest of the network (0.8.0: a third of it) and only the
-last canvas was scored. Later releases are held to each."""
+last canvas was scored. 0.10.0's is recorded with a window margin and the canvas loss. Later
+releases are held to each."""
 
 import shutil
 from pathlib import Path
@@ -23,7 +24,8 @@ from drawart.run import RunDir
 DATA = Path(__file__).parent / "data"
 # The window fields each release's config.json lacks, as that release drew.
 LIMITS_0_5_0 = {"window_floor": 0.1, "gamma_range": 2.0}  # a confined write's, as 0.5.0 drew (unused unconfined)
-BEFORE_0_8_0 = {"window_rate": 1.0, "canvas_loss": 0.0}  # windows at the network's rate, the paper's loss
+# windows at the network's rate, the paper's loss, no margin
+BEFORE_0_8_0 = {"window_rate": 1.0, "canvas_loss": 0.0, "window_margin": 0.0}
 RELEASES = {
     "0.1.0": {
         "window": "paper",
@@ -91,10 +93,33 @@ RELEASES = {
         "gamma_range": 0.5,
         "window_rate": 1 / 3,
         "canvas_loss": 0.0,
+        "window_margin": 0.0,
+    },
+    # Recorded with the window margin and the canvas loss a run above 64 px gets (record_run.py).
+    "0.10.0": {
+        "window": "local",
+        "max_window": 0.3,
+        "block_in": 1,
+        "taper": 1,
+        "confined": True,
+        "window_floor": 0.1,
+        "gamma_range": 0.5,
+        "window_rate": 1 / 3,
+        "canvas_loss": 1.0,
+        "window_margin": 0.01,
     },
 }
 # The moving average each release drew from (0: the weights themselves).
-EMA = {"0.1.0": 0.0, "0.2.0": 0.0, "0.4.0": 0.99, "0.5.0": 0.99, "0.6.0": 0.99, "0.7.0": 0.99, "0.8.0": 0.99}
+EMA = {
+    "0.1.0": 0.0,
+    "0.2.0": 0.0,
+    "0.4.0": 0.99,
+    "0.5.0": 0.99,
+    "0.6.0": 0.99,
+    "0.7.0": 0.99,
+    "0.8.0": 0.99,
+    "0.10.0": 0.99,
+}
 # An option each release's run must refuse on resume: one that would change how it draws.
 NEW_DRAWING = {
     "0.1.0": (["--window", "local"], ["--max-window", "0.3"]),
@@ -104,6 +129,7 @@ NEW_DRAWING = {
     "0.6.0": (["--max-window", "0.5"], ["--ema", "0.9"]),
     "0.7.0": (["--taper", "3"], ["--ema", "0.5"]),
     "0.8.0": (["--block-in", "3"], ["--ema", "0.9"]),
+    "0.10.0": (["--taper", "2"], ["--ema", "0.5"]),
 }
 
 

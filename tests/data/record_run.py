@@ -37,6 +37,16 @@ resumed`.
 drawart 0.8.0 (commit f91e42c), whose windows learn at a third of the network's rate: the same,
 `python record_run.py 0.8.0 run resumed`.
 
+drawart 0.10.0 (this commit's release), with the window margin and the canvas loss that a run above
+64 px gets (the CLI has no option for them; a 12-px run would get neither), through the Python API:
+
+    python -c 'from drawart import api; from drawart.fit_plan import plan_fit; api.fit(plan_fit(
+        "chelsea-24.png", "run", size=12, model={"glimpses": 6, "read_n": 2, "write_n": 3, "hidden": 8,
+        "z": 3, "window_margin": 0.01, "canvas_loss": 1.0}, train={"steps": 60, "checkpoint_every": 30,
+        "gif_every": 30, "steps_per_call": 10, "seed": 3}), progress=None)'
+    cp -r run resumed && drawart fit chelsea-24.png --out resumed --steps 70 -q
+    python record_run.py 0.10.0 run resumed
+
 chelsea-24.png is examples/chelsea.png (CC0) resized to 24×16. run-VERSION/ keeps the run's config,
 image, newest checkpoint, milestones and metrics. run-VERSION-expected.npz holds what that release
 drew from these weights (noise seed 0): every canvas, the raw window parameters, the boxes drawn on
