@@ -170,9 +170,7 @@ class LocalWindow(WindowType):
         a, b, n = bank.width, bank.height, bank.n
         share = ops.sigmoid(stride_raw)  # of the bound
         if bank.head == "write":
-            places = ops.take(
-                ops.convert_to_tensor(bank.places), ops.reshape(ops.convert_to_tensor(t, "int32"), (-1,)), axis=0
-            )
+            places = self.places(bank, t)
             gx_raw, gy_raw = gx_raw + places[:, :1], gy_raw + places[:, 1:]
             if bank.confined:
                 gx_raw, gy_raw = ops.tanh(gx_raw), ops.tanh(gy_raw)
@@ -190,6 +188,16 @@ class LocalWindow(WindowType):
     def spread_at(self, var, scale: float):
         return var + display_blur(scale)
 
+    @staticmethod
+    def places(bank, t):
+        """(glimpses of t, 2): where glimpse t's write window starts (filterbank.starting_places),
+        added to its raw centre."""
+        from keras import ops
+
+        return ops.take(
+            ops.convert_to_tensor(bank.places), ops.reshape(ops.convert_to_tensor(t, "int32"), (-1,)), axis=0
+        )
+
     def overshoot(self, bank, params, t):
         """Past the knees of its tanh and sigmoid (`LIMIT_KNEES`) a confined write window's gradient
         all but vanishes, so a glimpse parked at its limits (an edge, the least side, the faintest
@@ -200,9 +208,7 @@ class LocalWindow(WindowType):
         if bank.head != "write" or not bank.confined:
             return super().overshoot(bank, params, t)
         gx, gy, _, stride, log_gamma = ops.split(params, 5, axis=-1)
-        places = ops.take(
-            ops.convert_to_tensor(bank.places), ops.reshape(ops.convert_to_tensor(t, "int32"), (-1,)), axis=0
-        )
+        places = self.places(bank, t)
         centre, side, ink = LIMIT_KNEES
         past = (
             ops.relu(ops.abs(gx + places[:, :1]) - centre),
