@@ -95,7 +95,7 @@ RELEASES = {
         "canvas_loss": 0.0,
         "window_margin": 0.0,
     },
-    # Recorded with the window margin and the canvas loss a run above 64 px gets (record_run.py).
+    # Recorded with a window margin and a canvas loss, which a run above 64 px gets (record_run.py).
     "0.10.0": {
         "window": "local",
         "max_window": 0.3,

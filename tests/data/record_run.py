@@ -37,8 +37,8 @@ resumed`.
 drawart 0.8.0 (commit f91e42c), whose windows learn at a third of the network's rate: the same,
 `python record_run.py 0.8.0 run resumed`.
 
-drawart 0.10.0 (this commit's release), with the window margin and the canvas loss that a run above
-64 px gets (the CLI has no option for them; a 12-px run would get neither), through the Python API:
+drawart 0.10.0, with a window margin and a canvas loss, as a run above 64 px gets them (the CLI has
+no option for them, and a 12-px run would get neither), through the Python API:
 
     python -c 'from drawart import api; from drawart.fit_plan import plan_fit; api.fit(plan_fit(
         "chelsea-24.png", "run", size=12, model={"glimpses": 6, "read_n": 2, "write_n": 3, "hidden": 8,
