@@ -26,6 +26,17 @@ DATA = Path(__file__).parent / "data"
 LIMITS_0_5_0 = {"window_floor": 0.1, "gamma_range": 2.0}  # a confined write's, as 0.5.0 drew (unused unconfined)
 # windows at the network's rate, the paper's loss, no margin
 BEFORE_0_8_0 = {"window_rate": 1.0, "canvas_loss": 0.0, "window_margin": 0.0}
+# 0.7.0's local windows (a block-in and taper of one at 6 glimpses), confined to a tenth of the
+# bound and log γ within ±0.5: what 0.7.0, 0.8.0 and 0.10.0 recorded.
+CONFINED_0_7_0 = {
+    "window": "local",
+    "max_window": 0.3,
+    "block_in": 1,
+    "taper": 1,
+    "confined": True,
+    "window_floor": 0.1,
+    "gamma_range": 0.5,
+}
 RELEASES = {
     "0.1.0": {
         "window": "paper",
@@ -74,36 +85,18 @@ RELEASES = {
         **BEFORE_0_8_0,
     },
     "0.7.0": {
-        "window": "local",
-        "max_window": 0.3,
-        "block_in": 1,
-        "taper": 1,
-        "confined": True,
-        "window_floor": 0.1,
-        "gamma_range": 0.5,
+        **CONFINED_0_7_0,
         **BEFORE_0_8_0,
     },
     "0.8.0": {
-        "window": "local",
-        "max_window": 0.3,
-        "block_in": 1,
-        "taper": 1,
-        "confined": True,
-        "window_floor": 0.1,
-        "gamma_range": 0.5,
+        **CONFINED_0_7_0,
         "window_rate": 1 / 3,
         "canvas_loss": 0.0,
         "window_margin": 0.0,
     },
     # Recorded with a window margin and a canvas loss, which a run above 64 px gets (record_run.py).
     "0.10.0": {
-        "window": "local",
-        "max_window": 0.3,
-        "block_in": 1,
-        "taper": 1,
-        "confined": True,
-        "window_floor": 0.1,
-        "gamma_range": 0.5,
+        **CONFINED_0_7_0,
         "window_rate": 1 / 3,
         "canvas_loss": 1.0,
         "window_margin": 0.01,
