@@ -233,7 +233,8 @@ def main():
 
 
 def by_batch(batches: list[int], photos: list[str], minutes: dict[int, float]) -> None:
-    """PSNR after the same minutes of `drawart fit PHOTO --size S --batch K`, by K."""
+    """PSNR after the same minutes of `drawart fit PHOTO --size S --batch K`, by K, at half the
+    minutes and at all of them."""
     from big_pictures import run_job
     from common import photo_path
 
@@ -244,11 +245,11 @@ def by_batch(batches: list[int], photos: list[str], minutes: dict[int, float]) -
     print(f"{'photo':10s}{'size':>6s}{'min':>5s}" + "".join(f"{f'batch {k}':>17s}" for k in batches))
     for size, spent in minutes.items():
         for photo in photos:
-            cells = []
-            for k in batches:
-                row = run_job(photo, size, [spent], {"batch": k})[-1]
-                cells.append(f"{row['psnr']:8.2f} ({row['step']:5d})")
-            print(f"{photo:10s}{size:6d}{spent:5g}" + "".join(f"{c:>17s}" for c in cells), flush=True)
+            rows = [run_job(photo, size, [spent / 2, spent], {"batch": k}) for k in batches]
+            for mark in range(2):
+                cells = [f"{r[mark]['psnr']:8.2f} ({r[mark]['step']:5d})" for r in rows]
+                at = spent * (mark + 1) / 2
+                print(f"{photo:10s}{size:6d}{at:5g}" + "".join(f"{c:>17s}" for c in cells), flush=True)
 
 
 def startup() -> None:
