@@ -1,13 +1,18 @@
 """Cropped writes against whole-image writes: the same training, step for step, and its wall time.
 
 Trains `drawart fit PHOTO --size S`'s model (size-aware defaults) for so many steps twice, once
-with the bounded local writes made through crops (the default, DrawModel.crop_writes) and once
+with the bounded local writes made through crops (DrawModel.crop_writes) and once
 over the whole image, each in its own process on all cores, and prints the PSNR of the
 reconstruction (fixed noise) every 1000 steps and the seconds taken. The two differ only by filter
 tails under 1.5e-8 of their peak, but training is chaotic, so expect PSNRs a dB or so apart at a
 mark, not equal ones.
 
+`--speed` instead times the compiled step alone, cropped and whole, for a few image sizes and
+write grids (examples/chelsea.png; each side in its own process): seconds to compile (the first
+call) and steps a second after it. This is what DrawModel's CROP_PAYS_FROM was chosen by.
+
     python bench/crop_ab.py [--photo chelsea] [--size 256] [--steps 3000]
+    python bench/crop_ab.py --speed [--rows 64:gray:12 128:rgb:20 ...]
 """
 
 import argparse
@@ -18,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import photo_path
+from common import ROOT, photo_path
 
 
 def child(photo: str, size: int, steps: int, crop: bool) -> dict:
@@ -47,13 +52,71 @@ def child(photo: str, size: int, steps: int, crop: bool) -> dict:
     return {"psnr": psnr, "seconds": time.perf_counter() - started - measuring}
 
 
+SPEED_ROWS = ["64:gray:12", "64:gray:20", "128:gray:20", "128:rgb:20", "192:rgb:32", "256:gray:44"]
+
+
+def speed_child(row: str, crop: bool) -> dict:
+    """Compile seconds and steps a second of one row's model, cropped or whole, in this process."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import numpy as np
+    import tensorflow as tf
+
+    from drawart import train
+    from drawart.config import ModelConfig, TrainConfig
+    from drawart.image import load_image
+
+    size, colour, write_n = row.split(":")
+    pixels = load_image(ROOT / "examples" / "chelsea.png", size=int(size), gray=colour == "gray").pixels
+    height, width, channels = pixels.shape
+    model_config = ModelConfig(height=height, width=width, channels=channels, write_n=int(write_n))
+    model = train.build_model(model_config, TrainConfig())
+    model.crop_writes = crop
+    model.make_train_function()
+    per_call = 50
+    data = (tf.constant(per_call), tf.constant(np.broadcast_to(pixels, (per_call, 1, *pixels.shape)).copy()))
+    started = time.perf_counter()
+    model.train_function(iter([data]))
+    compiled = time.perf_counter() - started
+    rates = []
+    for _ in range(3):
+        started, steps = time.perf_counter(), 0
+        while time.perf_counter() - started < 5:
+            model.train_function(iter([data]))
+            steps += per_call
+        rates.append(steps / (time.perf_counter() - started))
+    return {"compile_s": compiled, "it_per_s": max(rates)}
+
+
+def speed(rows: list[str]) -> None:
+    print(f"{os.cpu_count()} cores; the default model, write grid as given; best of three 5-s spans")
+    print(f"{'row':12s}{'cropped':>24s}{'whole':>24s}{'cropped/whole':>15s}")
+    for row in rows:
+        found = {}
+        for side in ("cropped", "whole"):
+            out = subprocess.run(
+                [sys.executable, __file__, "--speed-child", row, side], capture_output=True, text=True, check=True
+            )
+            found[side] = json.loads(out.stdout.strip().splitlines()[-1])
+        cells = "".join("{:>24s}".format(f"{v['it_per_s']:6.1f} it/s, {v['compile_s']:4.1f} s") for v in found.values())
+        print(f"{row:12s}{cells}{found['cropped']['it_per_s'] / found['whole']['it_per_s']:14.2f}x", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photo", default="chelsea")
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--child", choices=["cropped", "whole"], help=argparse.SUPPRESS)
+    parser.add_argument("--speed", action="store_true", help="time the step, cropped and whole, at several sizes")
+    parser.add_argument("--rows", nargs="+", default=SPEED_ROWS, help="SIZE:gray|rgb:WRITE_GRID")
+    parser.add_argument("--speed-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.speed_child:
+        print(json.dumps(speed_child(args.speed_child[0], args.speed_child[1] == "cropped")))
+        return
+    if args.speed:
+        speed(args.rows)
+        return
     if args.child:
         print(json.dumps(child(args.photo, args.size, args.steps, args.child == "cropped")))
         return

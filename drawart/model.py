@@ -22,6 +22,11 @@ from drawart.config import ModelConfig
 from drawart.network import LSTM, AttentionRead, AttentionWrite, PlainRead, PlainWrite, Sampler, State
 from drawart.windows import WINDOW_TYPES
 
+# The least image (H·W·C values) whose bounded writes are made through crops (DrawModel.cropped_from):
+# steps a second on 2 cores, crop against whole-image writes, were 1.00 at 64 px gray (write grid
+# 12), 0.97 at 128 px RGB (20), 1.06 at 256 px gray (44) and 1.12 at 192 px RGB (32).
+CROP_PAYS_FROM = 256 * 256
+
 
 class Drawn(NamedTuple):
     """What the glimpse loop leaves: per image of the batch, unless said."""
@@ -57,9 +62,10 @@ class DrawModel(keras.Model):
         self.canvas_start = self.add_weight(shape=(config.channels,), initializer="zeros", name="canvas_start")
         self._build_layers()
         self._bound_function = None
-        # Training writes the bounded local glimpses through crops (cropped_from); off, every
-        # write covers the whole image (the tests compare the two).
-        self.crop_writes = True
+        # Whether training writes the bounded local glimpses through crops (cropped_from): None,
+        # where it pays (images of at least CROP_PAYS_FROM values); True or False, always or never
+        # (the tests compare the two).
+        self.crop_writes = None
 
     def _build_layers(self):
         # Variables must exist before the compiled loops are traced: none may be made inside them.
@@ -116,9 +122,16 @@ class DrawModel(keras.Model):
     def cropped_from(self) -> int:
         """The first glimpse whose write goes through a crop (AttentionWrite.cropped): the first
         after the block-in and taper, where every local window is bounded by `max_window`; T when
-        no glimpse can (`crop_writes` off, no attention, or a crop no smaller than the image)."""
+        no glimpse can (`crop_writes` off, no attention, or a crop no smaller than the image).
+
+        A crop costs a second compiled glimpse loop (3 s more to compile on 2 cores) and a scatter
+        of each write into the canvas, so below CROP_PAYS_FROM values (H·W·C) every write covers the
+        whole image: as fast or faster (bench/crop_ab.py --speed)."""
         cfg = self.config
-        if not (self.crop_writes and cfg.attention and self.writer.crop):
+        crop = self.crop_writes
+        if crop is None:
+            crop = cfg.height * cfg.width * cfg.channels >= CROP_PAYS_FROM
+        if not (crop and cfg.attention and self.writer.crop):
             return cfg.glimpses
         return min(cfg.glimpses, cfg.block_in + cfg.taper)
 

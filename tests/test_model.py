@@ -9,7 +9,8 @@ import tensorflow as tf
 from conftest import set_raw_window, tiny_model_config
 
 from drawart import train
-from drawart.config import TrainConfig
+from drawart.config import ModelConfig, TrainConfig
+from drawart.model import DrawModel
 
 
 def tiled(model, image, batch):
@@ -278,6 +279,8 @@ def test_cropped_writes_train_as_whole_image_writes():
     # image; the losses and every gradient are those of whole-image writes.
     config = tiny_model_config(height=24, width=32, channels=3, write_n=8, max_window=0.2, block_in=1, taper=1)
     model = model_for(config, unroll=2)
+    assert model.cropped_from() == config.glimpses  # too small an image for a crop to pay
+    model.crop_writes = True
     assert model.cropped_from() == 2 and model.writer.crop == (19, 19)
     x = tiled(model, np.random.default_rng(0).random((24, 32, 3)).astype("float32"), 2)
     noise = np.random.default_rng(1).standard_normal((config.glimpses, 2, config.z)).astype("float32")
@@ -288,6 +291,15 @@ def test_cropped_writes_train_as_whole_image_writes():
     assert float(cropped_losses["loss"]) == pytest.approx(float(whole_losses["loss"]), rel=1e-6)
     for variable, want, got in zip(model.trainable_variables, whole, cropped):
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-6, err_msg=variable.path)
+
+
+@pytest.mark.parametrize(("height", "width", "channels", "cropped"), [(64, 64, 3, False), (256, 256, 1, True)])
+def test_writes_are_cropped_only_on_images_large_enough_for_it_to_pay(height, width, channels, cropped):
+    config = ModelConfig(
+        height=height, width=width, channels=channels, glimpses=4, hidden=8, z=2, write_n=8, block_in=1, taper=1
+    )
+    model = DrawModel(config, seed=0, unroll=1, clip_norm=1.0)
+    assert model.cropped_from() == (2 if cropped else config.glimpses)
 
 
 # ---------------------------------------------------------------------------------------------
