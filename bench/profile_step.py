@@ -22,8 +22,15 @@ write grid 12, today's defaults otherwise) with one of the default's extras take
 and all of them at once (`bare`: the paper's window, no moving average, no NaN guard, a constant
 learning rate, which is what the seed's implementation trains):
 
+`--thunks` counts what XLA runs for one step of the reference model (one thread, traced by
+TensorFlow's profiler with XLA's per-operation trace on): operations a step and their traced time,
+inside the glimpse loops (run once per glimpse, forward or backward) and outside them, and the
+kinds of operation that take the most. Tracing adds its own cost to every operation, so the times
+are for comparing rows, not a step's time.
+
     python bench/profile_step.py [--seconds 12] [--rows gray64 rgb64 rgb256]
     python bench/profile_step.py --features
+    python bench/profile_step.py --thunks
 """
 
 import argparse
@@ -131,6 +138,67 @@ def feature_child(variant: str, seconds: float) -> dict:
     return {"cpu_ms": timed(model, pixels, seconds)}
 
 
+def thunks_child() -> None:
+    """Print what XLA ran for the reference model's steps, by where and by kind (see --thunks)."""
+    import collections
+    import glob
+    import re
+    import tempfile
+
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_cpu_enable_xprof_traceme=true"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import numpy as np
+    import tensorflow as tf
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    from drawart import train
+    from drawart.config import ModelConfig, TrainConfig
+    from drawart.image import load_image
+
+    pixels = load_image(REFERENCE_IMAGE, size=64, gray=True).pixels
+    model = train.build_model(ModelConfig(height=64, width=64, channels=1, write_n=12), TrainConfig())
+    model.make_train_function()
+    per_call, calls = 20, 5
+    data = (tf.constant(per_call), tf.constant(np.broadcast_to(pixels, (per_call, 1, *pixels.shape)).copy()))
+    model.train_function(iter([data]))  # compiles: not traced
+    folder = tempfile.mkdtemp()
+    tf.profiler.experimental.start(folder)
+    for _ in range(calls):
+        model.train_function(iter([data]))
+    tf.profiler.experimental.stop()
+    space = xplane_pb2.XSpace()
+    space.ParseFromString(open(sorted(glob.glob(f"{folder}/**/*.xplane.pb", recursive=True))[-1], "rb").read())
+    ms, count = collections.Counter(), collections.Counter()
+    for plane in space.planes:
+        names = {key: meta.name for key, meta in plane.event_metadata.items()}
+        for line in plane.lines:
+            if not line.name.startswith("tf_numa"):  # XLA's own threads: one event per operation
+                continue
+            for event in line.events:
+                name = names.get(event.metadata_id, "?")
+                if not name.startswith(("ThunkExecutor", "while", "end:")):
+                    ms[name] += event.duration_ps / 1e9
+                    count[name] += 1
+    steps = per_call * calls
+    where, kinds = collections.Counter(), collections.Counter()
+    where_ms, kinds_ms = collections.Counter(), collections.Counter()
+    for name, n in count.items():
+        place = "in the glimpse loops" if n / steps > 1.5 else "outside them"
+        kind = re.sub(r"\.\d+$", "", name)
+        where[place] += n / steps
+        where_ms[place] += ms[name] / steps
+        kinds[kind] += n / steps
+        kinds_ms[kind] += ms[name] / steps
+    print("the reference model (camera.png, 64 px gray, write grid 12), one thread, traced: XLA operations a step")
+    for place in where:
+        print(f"  {place:22s} {where[place]:8.0f} operations   {where_ms[place]:6.2f} ms traced")
+    print("  the kinds that took most:")
+    for kind, spent in kinds_ms.most_common(12):
+        print(f"    {kind:40s} {kinds[kind]:7.0f} a step   {spent:6.2f} ms traced")
+
+
 def timed(model, pixels, seconds: float) -> float:
     """CPU ms per step of the model's compiled train function, after its first (compiling) call."""
     import numpy as np
@@ -163,8 +231,12 @@ def main():
     parser.add_argument("--seconds", type=float, default=12.0, help="measured seconds per variant")
     parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS)[:3])
     parser.add_argument("--features", action="store_true", help="the reference model without each extra in turn")
+    parser.add_argument("--thunks", action="store_true", help="what XLA runs for a step of the reference model")
     parser.add_argument("--child", nargs=2, metavar=("ROW", "VARIANT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.thunks:
+        thunks_child()
+        return
     if args.child:
         row, variant = args.child
         print(

@@ -22,9 +22,10 @@ from drawart.config import ModelConfig
 from drawart.network import LSTM, AttentionRead, AttentionWrite, PlainRead, PlainWrite, Sampler, State
 from drawart.windows import WINDOW_TYPES
 
-# The least image (H·W·C values) whose bounded writes are made through crops (DrawModel.cropped_from):
-# steps a second on 2 cores, crop against whole-image writes, were 1.00 at 64 px gray (write grid
-# 12), 0.97 at 128 px RGB (20), 1.06 at 256 px gray (44) and 1.12 at 192 px RGB (32).
+# The least image (H·W·C values) whose bounded writes are made through crops (DrawModel.cropped_from).
+# `python bench/crop_ab.py --speed`, 2 cores, steps a second cropped over whole: 0.98 at 64 px gray,
+# 0.94 at 128 px gray, 0.98 at 128 px RGB, 1.00 at 256 px gray, 1.12 at 192 px RGB; a crop also
+# costs 2.5 to 3 s more compiling (a second glimpse loop).
 CROP_PAYS_FROM = 256 * 256
 
 
@@ -124,9 +125,8 @@ class DrawModel(keras.Model):
         after the block-in and taper, where every local window is bounded by `max_window`; T when
         no glimpse can (`crop_writes` off, no attention, or a crop no smaller than the image).
 
-        A crop costs a second compiled glimpse loop (3 s more to compile on 2 cores) and a scatter
-        of each write into the canvas, so below CROP_PAYS_FROM values (H·W·C) every write covers the
-        whole image: as fast or faster (bench/crop_ab.py --speed)."""
+        A crop costs a second compiled glimpse loop and a scatter of each write into the canvas, so
+        below CROP_PAYS_FROM values (H·W·C) every write covers the whole image: as fast or faster."""
         cfg = self.config
         crop = self.crop_writes
         if crop is None:
