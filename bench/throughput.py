@@ -26,7 +26,7 @@ Last, what several noise samples a step (`--batch`) buy: `drawart fit PHOTO --si
 the PSNR reached after the same minutes of training, on several photos at 64 and 256 px.
 
     python bench/throughput.py [--steps 1000] [--seed-draw PATH] [--sizes-only] [--startup-only]
-    python bench/throughput.py --by-batch [--batches 1 2 4 8] [--photos astronaut coins text] [--minutes 1 2]
+    python bench/throughput.py --by-batch [--batches 1 2 4 8] [--photos astronaut coins text] [--sizes 64 256] [--minutes 1 2]
 """
 
 import argparse
@@ -225,8 +225,9 @@ def main():
     parser.add_argument("--by-batch", action="store_true", help="only PSNR per minute by noise samples a step")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--photos", nargs="+", default=["astronaut", "coins", "text"])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[64, 256], help="--by-batch: sizes to train at")
     parser.add_argument(
-        "--minutes", type=float, nargs=2, default=[1.0, 2.0], help="minutes of training at 64 px and at 256 px"
+        "--minutes", type=float, nargs="+", default=[1.0, 2.0], help="--by-batch: minutes of training at each size"
     )
     args = parser.parse_args()
     if args.child:
@@ -237,7 +238,9 @@ def main():
         startup()
         return
     if args.by_batch:
-        by_batch(args.batches, args.photos, dict(zip((64, 256), args.minutes)))
+        if len(args.minutes) != len(args.sizes):
+            parser.error("--minutes needs one number per size")
+        by_batch(args.batches, args.photos, dict(zip(args.sizes, args.minutes)))
         return
     if not args.sizes_only:
         reference(args.steps, args.seed_draw)
