@@ -1,5 +1,5 @@
 """What the bench scripts share: where the repository and the photos are, finding a photo by name,
-and running a measurement in a fresh Python.
+running a measurement in a fresh Python, and the data of one call of a model's compiled train function.
 
 A script in bench/ imports this as `from common import ...`: Python puts a script's own folder
 first on its path, and drawart comes from its installation (`pip install -e .`), so no script
@@ -51,3 +51,12 @@ def child_rows(script: str, arguments: list, what: str) -> list[dict]:
     if out.returncode:
         raise RuntimeError(f"{what} failed:\n{out.stderr[-2000:]}")
     return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+
+
+def call_data(pixels, steps: int) -> tuple:
+    """One call's data for a model's train function (`model.train_function(iter([data]))`): `steps`
+    optimiser steps on one noise sample of `pixels` (H, W, C) each. Imports TensorFlow."""
+    import numpy as np
+    import tensorflow as tf
+
+    return tf.constant(steps), tf.constant(np.broadcast_to(pixels, (steps, 1, *pixels.shape)).copy())

@@ -23,14 +23,11 @@ import sys
 import time
 from pathlib import Path
 
-from common import ROOT, photo_path
+from common import ROOT, call_data, photo_path
 
 
 def child(photo: str, size: int, steps: int, crop: bool) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import numpy as np
-    import tensorflow as tf
-
     from drawart import strokes, train
     from drawart.averaging import drawn_by_average
     from drawart.fit_plan import plan_fit
@@ -40,7 +37,7 @@ def child(photo: str, size: int, steps: int, crop: bool) -> dict:
     model.crop_writes = crop
     model.make_train_function()
     per_call = 50
-    data = (tf.constant(per_call), tf.constant(np.broadcast_to(plan.pixels, (per_call, 1, *plan.pixels.shape)).copy()))
+    data = call_data(plan.pixels, per_call)
     started, psnr, measuring = time.perf_counter(), [], 0.0
     for call in range(1, steps // per_call + 1):
         model.train_function(iter([data]))
@@ -58,9 +55,6 @@ SPEED_ROWS = ["64:gray:12", "64:gray:20", "128:gray:20", "128:rgb:20", "192:rgb:
 def speed_child(row: str, crop: bool) -> dict:
     """Compile seconds and steps a second of one row's model, cropped or whole, in this process."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import numpy as np
-    import tensorflow as tf
-
     from drawart import train
     from drawart.config import ModelConfig, TrainConfig
     from drawart.image import load_image
@@ -73,7 +67,7 @@ def speed_child(row: str, crop: bool) -> dict:
     model.crop_writes = crop
     model.make_train_function()
     per_call = 50
-    data = (tf.constant(per_call), tf.constant(np.broadcast_to(pixels, (per_call, 1, *pixels.shape)).copy()))
+    data = call_data(pixels, per_call)
     started = time.perf_counter()
     model.train_function(iter([data]))
     compiled = time.perf_counter() - started

@@ -41,7 +41,7 @@ import subprocess
 import sys
 import time
 
-from common import ROOT
+from common import ROOT, call_data
 
 IMAGE = ROOT / "examples" / "chelsea.png"
 # row: (longest side, gray, write grid); rgb256fit is what `drawart fit PHOTO --size 256` builds.
@@ -147,7 +147,6 @@ def thunks_child() -> None:
 
     os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_cpu_enable_xprof_traceme=true"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import numpy as np
     import tensorflow as tf
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
@@ -161,7 +160,7 @@ def thunks_child() -> None:
     model = train.build_model(ModelConfig(height=64, width=64, channels=1, write_n=12), TrainConfig())
     model.make_train_function()
     per_call, calls = 20, 5
-    data = (tf.constant(per_call), tf.constant(np.broadcast_to(pixels, (per_call, 1, *pixels.shape)).copy()))
+    data = call_data(pixels, per_call)
     model.train_function(iter([data]))  # compiles: not traced
     folder = tempfile.mkdtemp()
     tf.profiler.experimental.start(folder)
@@ -201,12 +200,9 @@ def thunks_child() -> None:
 
 def timed(model, pixels, seconds: float) -> float:
     """CPU ms per step of the model's compiled train function, after its first (compiling) call."""
-    import numpy as np
-    import tensorflow as tf
-
     model.make_train_function()
     per_call = 20
-    data = (tf.constant(per_call), tf.constant(np.broadcast_to(pixels, (per_call, 1, *pixels.shape)).copy()))
+    data = call_data(pixels, per_call)
     model.train_function(iter([data]))  # compiles: not measured
     started, cpu_started, steps = time.perf_counter(), cpu_seconds(), 0
     while time.perf_counter() - started < seconds:
