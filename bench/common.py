@@ -1,5 +1,6 @@
 """What the bench scripts share: where the repository and the photos are, finding a photo by name,
-running a measurement in a fresh Python, and the data of one call of a model's compiled train function.
+running a measurement in a fresh Python, the data of one call of a model's compiled train function
+and the rate of a real `fit`; and the C heap as `drawart fit` sets it (heap.py), set on import.
 
 A script in bench/ imports this as `from common import ...`: Python puts a script's own folder
 first on its path, and drawart comes from its installation (`pip install -e .`), so no script
@@ -12,6 +13,11 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+
+from drawart import heap
+
+# As `drawart fit` starts (tflogs.start_tensorflow): before any bench imports TensorFlow.
+heap.widen_pad()
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"  # the photos this repository may use (CC0 / public domain)
@@ -60,3 +66,22 @@ def call_data(pixels, steps: int) -> tuple:
     import tensorflow as tf
 
     return tf.constant(steps), tf.constant(np.broadcast_to(pixels, (steps, 1, *pixels.shape)).copy())
+
+
+def fit_rate(pixels, config) -> tuple[float, float]:
+    """(steps a second, last loss) of `drawart.train.fit` on `pixels` (H, W, C) with `config` (a
+    RunConfig), in a new run directory that is thrown away: the rate from the first logged row to
+    the last, so the first call's compiling is left out. Imports TensorFlow."""
+    import tempfile
+
+    from drawart import train
+    from drawart.batches import TrainingData
+    from drawart.run import RunDir
+
+    with tempfile.TemporaryDirectory() as tmp:
+        run = RunDir(Path(tmp) / "run")
+        run.create(config)
+        train.fit(run, TrainingData.picture(pixels), config, echo=lambda _: None)
+        rows = [line.split(",") for line in run.metrics_path.read_text().splitlines()[1:]]
+    (first_step, first_s), (last_step, last_s) = [(int(r[0]), float(r[5])) for r in (rows[0], rows[-1])]
+    return (last_step - first_step) / (last_s - first_s), float(rows[-1][1])

@@ -39,7 +39,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT
+from common import ROOT, fit_rate
 
 IMAGE = ROOT / "examples" / "camera.png"
 SIZES_IMAGE = ROOT / "examples" / "chelsea.png"
@@ -128,11 +128,9 @@ def child(side: str, steps: int) -> dict:
     import tensorflow as tf
 
     from drawart import train
-    from drawart.batches import TrainingData
     from drawart.compat import PAPER_WINDOW
     from drawart.config import ModelConfig, RunConfig, TrainConfig
     from drawart.image import load_image
-    from drawart.run import RunDir
 
     if side in SIZES:
         size, gray = SIZES[side]
@@ -147,15 +145,7 @@ def child(side: str, steps: int) -> dict:
             height=64, width=64, channels=1, read_n=5, write_n=12, glimpses=32, hidden=256, z=32, **paper
         )
     if side != "baseline":
-        config = RunConfig(model=model_config, train=TrainConfig(steps=steps, gif_every=0))
-        with tempfile.TemporaryDirectory() as tmp:
-            run = RunDir(Path(tmp) / "run")
-            run.create(config)
-            train.fit(run, TrainingData.picture(pixels), config, echo=lambda _: None)
-            rows = [line.split(",") for line in run.metrics_path.read_text().splitlines()[1:]]
-        (first_step, first_s), (last_step, last_s) = [(int(r[0]), float(r[5])) for r in (rows[0], rows[-1])]
-        rate = (last_step - first_step) / (last_s - first_s)
-        loss = float(rows[-1][1])
+        rate, loss = fit_rate(pixels, RunConfig(model=model_config, train=TrainConfig(steps=steps, gif_every=0)))
     else:
         model = train.build_model(model_config, TrainConfig(jit_compile=False))
         x = model.rows_first(pixels[None])

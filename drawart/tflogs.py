@@ -25,7 +25,7 @@ import sys
 import threading
 from contextlib import contextmanager
 
-from drawart import compile_cache
+from drawart import compile_cache, heap
 
 OPT_IN = "DRAWART_TF_LOGS"
 
@@ -50,11 +50,13 @@ def wanted() -> bool:
 def start_tensorflow() -> None:
     """Import TensorFlow and Keras and list the devices, without the start-up chatter (see above).
 
-    Call before anything imports TensorFlow; later calls do nothing.
+    Call before anything imports TensorFlow; later calls do nothing. It also sets what must be set
+    before TensorFlow starts: the C heap's pad (heap.py) and XLA's compile cache.
     """
     global _started
     if _started:
         return
+    heap.widen_pad()
     compile_cache.enable()
     if wanted():
         _import_and_list_devices()
