@@ -279,8 +279,7 @@ def test_cropped_writes_train_as_whole_image_writes():
     # image; the losses and every gradient are those of whole-image writes.
     config = tiny_model_config(height=24, width=32, channels=3, write_n=8, max_window=0.2, block_in=1, taper=1)
     model = model_for(config, unroll=2)
-    assert model.cropped_from(batch=1) == config.glimpses  # too small an image for a crop to pay
-    assert model.cropped_from(batch=2) == 2  # where whole writes were slower
+    assert model.cropped_from() == config.glimpses  # too small an image for a crop to pay
     model.crop_writes = True
     assert model.cropped_from() == 2 and model.writer.crop == (19, 19)
     x = tiled(model, np.random.default_rng(0).random((24, 32, 3)).astype("float32"), 2)
@@ -295,13 +294,12 @@ def test_cropped_writes_train_as_whole_image_writes():
 
 
 @pytest.mark.parametrize(("height", "width", "channels", "cropped"), [(64, 64, 3, False), (256, 256, 1, True)])
-def test_one_sample_a_step_is_cropped_only_on_images_large_enough_for_it_to_pay(height, width, channels, cropped):
+def test_writes_are_cropped_only_on_images_large_enough_for_it_to_pay(height, width, channels, cropped):
     config = ModelConfig(
         height=height, width=width, channels=channels, glimpses=4, hidden=8, z=2, write_n=8, block_in=1, taper=1
     )
     model = DrawModel(config, seed=0, unroll=1, clip_norm=1.0)
-    assert model.cropped_from(batch=1) == (2 if cropped else config.glimpses)
-    assert model.cropped_from(batch=4) == model.cropped_from(batch=None) == 2
+    assert model.cropped_from() == (2 if cropped else config.glimpses)
 
 
 # ---------------------------------------------------------------------------------------------
