@@ -1,13 +1,13 @@
 """What the C heap's pad (drawart/heap.py) does to training speed through the real `drawart fit`,
 and what cropped writes do with it.
 
-Each row trains the default model on a photo at 64 px (as `drawart fit PHOTO --size 64 --batch B`
-builds it) for `--steps` steps, each run in a fresh Python, one after the other: with glibc's
-default pad (DRAWART_HEAP_PAD=0), with drawart's, and with drawart's and every bounded write made
-through a crop (DrawModel.crop_writes; at 64 px the writes are otherwise whole). It prints steps a
-second (the first call's compiling left out) and the ratios.
+Each row trains the default model on a photo (as `drawart fit PHOTO --size S --batch B` builds
+it) for `--steps` steps, each run in a fresh Python, one after the other: with glibc's default pad
+(DRAWART_HEAP_PAD=0) and drawart's, every write over the whole image, and with drawart's pad and
+every bounded write made through a crop (model.CROP_PAYS_FROM, whatever the size). It prints
+steps a second (the first call's compiling left out) and the ratios.
 
-    python bench/heap_pad.py [--photo camera] [--batches 1 2 4] [--steps 600]
+    python bench/heap_pad.py [--photo camera] [--size 64] [--batches 1 2 4] [--steps 600]
 """
 
 import argparse
@@ -18,7 +18,7 @@ from dataclasses import replace
 from common import check_photos, child_rows, fit_rate, photo_path
 
 
-def child(photo: str, batch: int, steps: int, cropped: bool) -> None:
+def child(photo: str, size: int, batch: int, steps: int, cropped: bool) -> None:
     """Print this process's rate as one JSON line (the pad is set, or not, by common's import)."""
     import json
     import tempfile
@@ -28,11 +28,10 @@ def child(photo: str, batch: int, steps: int, cropped: bool) -> None:
     from drawart import heap, model
     from drawart.fit_plan import plan_fit
 
-    if cropped:
-        model.CROP_PAYS_FROM = 0
+    model.CROP_PAYS_FROM = 0 if cropped else float("inf")
 
     with tempfile.TemporaryDirectory() as tmp:
-        plan = plan_fit(photo_path(photo), Path(tmp) / "run", size=64, model={}, train={"batch": batch})
+        plan = plan_fit(photo_path(photo), Path(tmp) / "run", size=size, model={}, train={"batch": batch})
     config = replace(plan.config, train=replace(plan.config.train, steps=steps, gif_every=0))
     rate, _ = fit_rate(plan.pixels, config)
     print(json.dumps({"it_per_s": rate, "padded": heap.widen_pad()}))
@@ -41,21 +40,22 @@ def child(photo: str, batch: int, steps: int, cropped: bool) -> None:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photo", default="camera")
+    parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--steps", type=int, default=600)
-    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        photo, batch, steps, cropped = args.child
-        return child(photo, int(batch), int(steps), cropped == "cropped")
+        photo, size, batch, steps, cropped = args.child
+        return child(photo, int(size), int(batch), int(steps), cropped == "cropped")
     check_photos(parser, [args.photo])
-    print(f"{args.photo} at 64 px, `drawart fit`'s default model, steps a second ({args.steps} steps a run)")
+    print(f"{args.photo} at {args.size} px, `drawart fit`'s default model, steps a second ({args.steps} steps a run)")
     print("  batch   glibc's pad   drawart's pad   cropped   pad/glibc   whole/cropped")
     for batch in args.batches:
         rates = []
         for pad, cropped in (("0", "whole"), ("", "whole"), ("", "cropped")):
             os.environ["DRAWART_HEAP_PAD"] = pad
-            (row,) = child_rows(__file__, [args.photo, batch, args.steps, cropped], f"batch {batch}")
+            (row,) = child_rows(__file__, [args.photo, args.size, batch, args.steps, cropped], f"batch {batch}")
             assert row["padded"] == (pad == ""), "the pad was not set as asked (not Linux with glibc?)"
             rates.append(row["it_per_s"])
         glibc, padded, crops = rates

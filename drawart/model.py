@@ -22,11 +22,12 @@ from drawart.config import ModelConfig
 from drawart.network import LSTM, AttentionRead, AttentionWrite, PlainRead, PlainWrite, Sampler, State
 from drawart.windows import WINDOW_TYPES
 
-# The least image (H·W·C values) whose bounded writes are made through crops (DrawModel.cropped_from).
-# `python bench/crop_ab.py --speed`, 2 cores, one sample a step, steps a second cropped over whole:
-# 0.98 at 64 px gray, 0.94 at 128 px gray, 0.98 at 128 px RGB, 1.00 at 256 px gray, 1.12 at 192 px
-# RGB; a crop also costs 2.5 to 3 s more compiling (a second glimpse loop). At 2 and 4 samples a
-# step, 64 px, whole writes ran 1.3x the crops' speed through `fit` (`python bench/heap_pad.py`).
+# The least image (H·W·C values) whose bounded writes are made through crops, at one noise sample a
+# step (DrawModel.cropped_from). `python bench/crop_ab.py --speed`, 2 cores, one sample a step, steps
+# a second cropped over whole: 0.98 at 64 px gray, 0.94 at 128 px gray, 0.98 at 128 px RGB, 1.00 at
+# 256 px gray, 1.12 at 192 px RGB; a crop also costs 2.5 to 3 s more compiling (a second glimpse
+# loop). Through `fit` (`python bench/heap_pad.py`), whole writes over crops: 1.26x at 2 and 4
+# samples a step at 64 px; at 256 px RGB 0.94x at one sample, 1.10x at two.
 CROP_PAYS_FROM = 256 * 256
 
 
@@ -121,18 +122,19 @@ class DrawModel(keras.Model):
             (self.writer.tapped.kernel, self.writer.tapped.bias),
         ]
 
-    def cropped_from(self) -> int:
+    def cropped_from(self, batch: int | None = 1) -> int:
         """The first glimpse whose write goes through a crop (AttentionWrite.cropped): the first
         after the block-in and taper, where every local window is bounded by `max_window`; T when
         no glimpse can (`crop_writes` off, no attention, or a crop no smaller than the image).
 
         A crop costs a second compiled glimpse loop and a scatter of each write into the canvas, so
-        below CROP_PAYS_FROM values (H·W·C) every write covers the whole image: as fast or faster,
-        and compiled sooner."""
+        it is made only at one noise sample a step (`batch`; None: not known) on images of at least
+        CROP_PAYS_FROM values (H·W·C); elsewhere every write covers the whole image: as fast or
+        faster, and compiled sooner."""
         cfg = self.config
         crop = self.crop_writes
         if crop is None:
-            crop = cfg.height * cfg.width * cfg.channels >= CROP_PAYS_FROM
+            crop = batch == 1 and cfg.height * cfg.width * cfg.channels >= CROP_PAYS_FROM
         if not (crop and cfg.attention and self.writer.crop):
             return cfg.glimpses
         return min(cfg.glimpses, cfg.block_in + cfg.taper)
@@ -205,7 +207,7 @@ class DrawModel(keras.Model):
         constants = {id(w) for pair in self.tapped() for w in pair} if collect else set()
         read = lambda v: tf.stop_gradient(v.value) if id(v) in constants else tf.identity(v.value)
         with keras.StatelessScope(state_mapping=[(v, read(v)) for v in self.trainable_variables]):
-            local_from = self.cropped_from()
+            local_from = self.cropped_from(x.shape[0])
             carried = loop(0, local_from, False, state, kl, along, stacks)
             state, kl, along, stacks = loop(local_from, t_total, True, *carried)
         return Drawn(state.canvas, kl, along, tuple(stack.stack() for stack in stacks) if collect else None)

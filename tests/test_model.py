@@ -294,12 +294,16 @@ def test_cropped_writes_train_as_whole_image_writes():
 
 
 @pytest.mark.parametrize(("height", "width", "channels", "cropped"), [(64, 64, 3, False), (256, 256, 1, True)])
-def test_writes_are_cropped_only_on_images_large_enough_for_it_to_pay(height, width, channels, cropped):
+def test_writes_are_cropped_only_at_one_sample_a_step_on_images_large_enough_for_it_to_pay(
+    height, width, channels, cropped
+):
     config = ModelConfig(
         height=height, width=width, channels=channels, glimpses=4, hidden=8, z=2, write_n=8, block_in=1, taper=1
     )
     model = DrawModel(config, seed=0, unroll=1, clip_norm=1.0)
-    assert model.cropped_from() == (2 if cropped else config.glimpses)
+    assert model.cropped_from(batch=1) == (2 if cropped else config.glimpses)
+    # With more samples a step, or an unknown number, whole writes were faster at every size.
+    assert model.cropped_from(batch=2) == model.cropped_from(batch=None) == config.glimpses
 
 
 # ---------------------------------------------------------------------------------------------
