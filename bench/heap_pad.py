@@ -4,8 +4,8 @@ and what cropped writes do with it.
 Each row trains the default model on a photo (as `drawart fit PHOTO --size S --batch B` builds
 it) for `--steps` steps, each run in a fresh Python, one after the other: with glibc's default pad
 (DRAWART_HEAP_PAD=0) and drawart's, every write over the whole image, and with drawart's pad and
-every bounded write made through a crop (model.CROP_PAYS_FROM, whatever the size). It prints
-steps a second (the first call's compiling left out) and the ratios.
+every bounded write made through a crop (DrawModel.crop_writes forced, whatever the size and
+batch). It prints steps a second (the first call's compiling left out) and the ratios.
 
     python bench/heap_pad.py [--photo camera] [--size 64] [--batches 1 2 4] [--steps 600]
 """
@@ -28,8 +28,14 @@ def child(photo: str, size: int, batch: int, steps: int, cropped: bool) -> None:
     from drawart import heap, model
     from drawart.fit_plan import plan_fit
 
-    model.CROP_PAYS_FROM = 0 if cropped else float("inf")
+    # `fit` builds its own model: force its crop_writes where the rule reads it.
+    rule = model.DrawModel.cropped_from
 
+    def forced(self, batch=1):
+        self.crop_writes = cropped
+        return rule(self, batch)
+
+    model.DrawModel.cropped_from = forced
     with tempfile.TemporaryDirectory() as tmp:
         plan = plan_fit(photo_path(photo), Path(tmp) / "run", size=size, model={}, train={"batch": batch})
     config = replace(plan.config, train=replace(plan.config.train, steps=steps, gif_every=0))
