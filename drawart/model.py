@@ -330,12 +330,9 @@ class DrawModel(keras.Model):
         """
         losses, grads = self.gradients(x, self.noise(ops.shape(x)[0], step))
         finite, grads = self.clipped(losses, grads)
-
-        def apply():
+        with self.optimizer.only_if(finite):
             self.optimizer.apply(grads, self.trainable_variables)
-            return tf.constant(True)
-
-        return losses, tf.cond(finite, apply, self.skip)
+        return losses, finite
 
     def train_step(self, data):
         """Run `steps` optimiser steps. Logs: the last step's losses, `skipped` (non-finite steps in

@@ -84,3 +84,36 @@ def test_without_an_average_the_weights_draw(tmp_path):
     with drawn_by_average(model):
         for a, w in zip(seen[-1][1], model.trainable_weights):
             np.testing.assert_array_equal(a, w.numpy())
+
+
+@pytest.mark.parametrize("ema", [0.0, 0.9])
+def test_a_gated_apply_is_the_plain_apply_when_open_and_changes_nothing_but_the_count_when_shut(ema):
+    import tensorflow as tf
+
+    from drawart.averaging import AveragingAdam
+
+    def optimizer_and_weights():
+        weights = [keras.Variable(np.linspace(-1, 1, 6, dtype="float32").reshape(2, 3)), keras.Variable([0.5, -2.0])]
+        optimizer = AveragingAdam(1e-2, ema=ema)
+        optimizer.build(weights)
+        return optimizer, weights
+
+    grads = lambda k: [tf.fill((2, 3), 0.1 * k), tf.constant([k, -1.0])]
+    state = lambda optimizer, weights: [v.numpy().copy() for v in weights + optimizer.variables]
+    plain, gated = optimizer_and_weights(), optimizer_and_weights()
+    for k in range(1, 4):
+        plain[0].apply(grads(k), plain[1])
+        with gated[0].only_if(tf.constant(True)):
+            gated[0].apply(grads(k), gated[1])
+        for a, b in zip(state(*plain), state(*gated)):
+            np.testing.assert_array_equal(a, b)
+
+    before = state(*gated)
+    with gated[0].only_if(tf.constant(False)):
+        gated[0].apply([tf.fill((2, 3), float("nan")), tf.constant([1.0, float("inf")])], gated[1])
+    after = state(*gated)
+    assert int(gated[0].iterations.numpy()) == 4
+    counts = [i for i, v in enumerate(gated[1] + gated[0].variables) if v is gated[0].iterations]
+    for i, (a, b) in enumerate(zip(before, after)):
+        if i not in counts:
+            np.testing.assert_array_equal(a, b)
