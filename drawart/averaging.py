@@ -49,7 +49,7 @@ class AveragingAdam(keras.optimizers.Adam):
             self._gate = None
 
     def _gated(self, variable, value):
-        return value
+        return value if self._gate is None else ops.where(self._gate, value, variable)
 
     def assign(self, variable, value):
         super().assign(variable, self._gated(variable, value))
