@@ -10,11 +10,12 @@ two things a minute of training buys are measured apart:
    seed 0, as `drawart gif` draws it. Steps do not depend on the clock, so this part may share the
    machine (and may be paused and resumed with SIGSTOP/SIGCONT).
 2. Steps a minute (`--load FILE`, on an idle machine): `fit`'s rate for each distinct image shape
-   and batch, in a fresh Python each, the first call's compiling left out (bench/common.fit_rate).
+   and batch, in a fresh Python each, the first call's compiling left out (bench/common.fit_rate),
+   kept in FILE for the next `--load` (`--new-rates` measures them again).
 
 It then prints, per photo, the PSNR each batch reaches after the same minutes of training
 (interpolated in log steps between marks; "-" outside a batch's marks), the lead of the best over
-batch 1, and how many photos each batch wins.
+batch 1, and how many photos each batch wins (photos with every batch inside its marks).
 
     python bench/batch_default.py --size 64 --marks 1=1000,2000,4000,6000 2=700,1400,2800,4200 --save outputs/batch-64.json --sheets outputs/batch-sheets
     python bench/batch_default.py --size 64 --load outputs/batch-64.json --minutes 0.5 1 1.5
@@ -26,6 +27,7 @@ import argparse
 import json
 import math
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -119,7 +121,7 @@ def compare(names: list[str], rows: dict, rates: dict, batches: list[int], minut
         "PSNR interpolated in log steps between marks"
     )
     print(f"{'photo':10s}{'min':>5s}" + "".join(f"{f'batch {k}':>16s}" for k in batches) + f"{'best':>8s}{'lead':>7s}")
-    wins = {}
+    wins, gaps = {}, {}
     for at in minutes:
         for name in names:
             got = {}
@@ -134,10 +136,17 @@ def compare(names: list[str], rows: dict, rates: dict, batches: list[int], minut
             if best is not None:
                 wins.setdefault(at, {}).setdefault(best, 0)
                 wins[at][best] += 1
+                for k in batches[1:]:
+                    gaps.setdefault((at, k), []).append(got[k] - got[batches[0]])
             tail = f"{best:8d}{got[best] - got[batches[0]]:+7.2f}" if best is not None else ""
             print(f"{name:10s}{at:5g}{cells}{tail}", flush=True)
     for at, count in wins.items():
-        print(f"after {at:g} min, photos won: " + ", ".join(f"batch {k} {count.get(k, 0)}" for k in batches))
+        print(
+            f"after {at:g} min, photos won: "
+            + ", ".join(f"batch {k} {count.get(k, 0)}" for k in batches)
+            + "; against batch 1, median "
+            + ", ".join(f"batch {k} {statistics.median(gaps[at, k]):+.2f} dB" for k in batches[1:])
+        )
 
 
 def main():
@@ -155,6 +164,7 @@ def main():
     parser.add_argument("--load", type=Path, help="PSNR by step from this file; measure the rates and compare")
     parser.add_argument("--sheets", help="with --save: a folder for each run's contact sheet at its last mark")
     parser.add_argument("--minutes", type=float, nargs="+", default=[1.0], help="training minutes to compare at")
+    parser.add_argument("--new-rates", action="store_true", help="with --load: measure the rates again")
     parser.add_argument("--rate-steps", type=int, default=400, help="steps of each rate measurement")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -174,7 +184,14 @@ def main():
     batches = sorted({int(key.split()[1]) for key in saved["rows"]})
     names = [n for n in names if all(f"{n} {k}" in saved["rows"] for k in batches)]
     print(f"--size {saved['size']}; {os.cpu_count()} cores; steps a second of `drawart fit` ({args.rate_steps} steps)")
-    rates = measure_rates(names, saved["size"], batches, args.rate_steps)
+    if "rates" in saved and not args.new_rates:
+        rates = {(key.rsplit(" ", 1)[0], int(key.rsplit(" ", 1)[1])): rate for key, rate in saved["rates"].items()}
+        print("steps a second as measured before (--new-rates measures them again):")
+        print("  " + ", ".join(f"{name} at {k}: {rate:.1f}" for (name, k), rate in rates.items()))
+    else:
+        rates = measure_rates(names, saved["size"], batches, args.rate_steps)
+        saved["rates"] = {f"{name} {k}": rate for (name, k), rate in rates.items()}
+        args.load.write_text(json.dumps(saved, indent=1))
     compare(names, saved["rows"], rates, batches, args.minutes)
 
 
