@@ -165,6 +165,7 @@ def main():
     parser.add_argument("--sheets", help="with --save: a folder for each run's contact sheet at its last mark")
     parser.add_argument("--minutes", type=float, nargs="+", default=[1.0], help="training minutes to compare at")
     parser.add_argument("--new-rates", action="store_true", help="with --load: measure the rates again")
+    parser.add_argument("--rates-from", type=Path, help="with --load: the rates kept in another file of the same size")
     parser.add_argument("--rate-steps", type=int, default=400, help="steps of each rate measurement")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -184,6 +185,8 @@ def main():
     batches = sorted({int(key.split()[1]) for key in saved["rows"]})
     names = [n for n in names if all(f"{n} {k}" in saved["rows"] for k in batches)]
     print(f"--size {saved['size']}; {os.cpu_count()} cores; steps a second of `drawart fit` ({args.rate_steps} steps)")
+    if args.rates_from:
+        saved["rates"] = json.loads(args.rates_from.read_text())["rates"]
     if "rates" in saved and not args.new_rates:
         rates = {(key.rsplit(" ", 1)[0], int(key.rsplit(" ", 1)[1])): rate for key, rate in saved["rates"].items()}
         print("steps a second as measured before (--new-rates measures them again):")
