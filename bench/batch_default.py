@@ -32,7 +32,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import DATA, child_rows, every_photo, fit_rate, photo_path
+from common import DATA, child_rows, every_photo, fit_rate, photo_path, planned
 
 EVERY_PHOTO = str(Path(__file__).with_name("every_photo.py"))
 
@@ -41,17 +41,6 @@ def parse_marks(text: str) -> tuple[int, list[int]]:
     """'2=700,1400' -> (2, [700, 1400])."""
     batch, _, steps = text.partition("=")
     return int(batch), sorted({int(s) for s in steps.split(",")})
-
-
-def planned(photo: Path, size: int, batch: int):
-    """The pixels and config `drawart fit PHOTO --size SIZE --batch BATCH` would start with."""
-    import tempfile
-
-    from drawart.fit_plan import plan_fit
-
-    with tempfile.TemporaryDirectory() as tmp:
-        plan = plan_fit(photo, Path(tmp) / "run", size=size, train={"batch": batch})
-    return plan.pixels, plan.config
 
 
 def rate_child(photo: Path, size: int, batch: int, steps: int) -> None:
@@ -184,7 +173,7 @@ def main():
     saved = json.loads(args.load.read_text())
     batches = sorted({int(key.split()[1]) for key in saved["rows"]})
     names = [n for n in names if all(f"{n} {k}" in saved["rows"] for k in batches)]
-    print(f"--size {saved['size']}; {os.cpu_count()} cores; steps a second of `drawart fit` ({args.rate_steps} steps)")
+    print(f"--size {saved['size']}; {os.cpu_count()} cores; steps a second of `drawart fit`")
     if args.rates_from:
         saved["rates"] = json.loads(args.rates_from.read_text())["rates"]
     if "rates" in saved and not args.new_rates:
@@ -192,6 +181,7 @@ def main():
         print("steps a second as measured before (--new-rates measures them again):")
         print("  " + ", ".join(f"{name} at {k}: {rate:.1f}" for (name, k), rate in rates.items()))
     else:
+        print(f"measured over {args.rate_steps} steps:")
         rates = measure_rates(names, saved["size"], batches, args.rate_steps)
         saved["rates"] = {f"{name} {k}": rate for (name, k), rate in rates.items()}
         args.load.write_text(json.dumps(saved, indent=1))

@@ -1,6 +1,6 @@
 """What the bench scripts share: where the repository and the photos are, finding a photo by name,
-running a measurement in a fresh Python, the data of one call of a model's compiled train function
-and the rate of a real `fit`; and the C heap as `drawart fit` sets it (heap.py), set on import.
+running a measurement in a fresh Python, the data of one call of a model's compiled train function,
+what a new `fit` would start with and the rate of a real `fit`; and the C heap as `drawart fit` sets it (heap.py), set on import.
 
 A script in bench/ imports this as `from common import ...`: Python puts a script's own folder
 first on its path, and drawart comes from its installation (`pip install -e .`), so no script
@@ -66,6 +66,18 @@ def call_data(pixels, steps: int) -> tuple:
     import tensorflow as tf
 
     return tf.constant(steps), tf.constant(np.broadcast_to(pixels, (steps, 1, *pixels.shape)).copy())
+
+
+def planned(photo: Path, size: int, batch: int = 1):
+    """(pixels, RunConfig) that `drawart fit PHOTO --size SIZE --batch BATCH` would start a new run
+    with, size-aware defaults included; nothing is written."""
+    import tempfile
+
+    from drawart.fit_plan import plan_fit
+
+    with tempfile.TemporaryDirectory() as tmp:
+        plan = plan_fit(photo, Path(tmp) / "run", size=size, train={"batch": batch})
+    return plan.pixels, plan.config
 
 
 def fit_rate(pixels, config) -> tuple[float, float]:

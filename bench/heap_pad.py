@@ -15,18 +15,15 @@ import os
 import sys
 from dataclasses import replace
 
-from common import check_photos, child_rows, fit_rate, photo_path
+from common import check_photos, child_rows, fit_rate, photo_path, planned
 
 
 def child(photo: str, size: int, batch: int, steps: int, cropped: bool) -> None:
     """Print this process's rate as one JSON line (the pad is set, or not, by common's import)."""
     import json
-    import tempfile
-    from pathlib import Path
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from drawart import heap, model
-    from drawart.fit_plan import plan_fit
 
     # `fit` builds its own model: force its crop_writes where the rule reads it.
     rule = model.DrawModel.cropped_from
@@ -36,10 +33,9 @@ def child(photo: str, size: int, batch: int, steps: int, cropped: bool) -> None:
         return rule(self, batch)
 
     model.DrawModel.cropped_from = forced
-    with tempfile.TemporaryDirectory() as tmp:
-        plan = plan_fit(photo_path(photo), Path(tmp) / "run", size=size, model={}, train={"batch": batch})
-    config = replace(plan.config, train=replace(plan.config.train, steps=steps, gif_every=0))
-    rate, _ = fit_rate(plan.pixels, config)
+    pixels, config = planned(photo_path(photo), size, batch)
+    config = replace(config, train=replace(config.train, steps=steps, gif_every=0))
+    rate, _ = fit_rate(pixels, config)
     print(json.dumps({"it_per_s": rate, "padded": heap.widen_pad()}))
 
 
