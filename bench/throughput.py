@@ -13,8 +13,9 @@ z = 32, read N = 5, write N = 12, batch 1, attention on; today's defaults for ev
 - baseline (without --seed-draw): the same model as drawart, trained by a plain `tf.function` step
   (GradientTape over the loss, no XLA, one step per call).
 
-Each side runs in its own process (so peak memory is its own); steady-state it/s excludes the first
-call (compilation). Start-up is the wall time of `drawart fit --steps 1` from launch to its first
+Each side runs in its own process (so peak memory is its own), `--rounds` times in turn (each row is
+its median round; the speed-up is the median of the rounds' ratios); steady-state it/s excludes the
+first call (compilation). Start-up is the wall time of `drawart fit --steps 1` from launch to its first
 step done (its checkpoint on disk) and to exit, for a new run and for a resume.
 
 Then the image-sized work against the LSTMs: the default model (T 32, 256-unit LSTMs, read 5,
@@ -25,7 +26,7 @@ Last, what several noise samples a step (`--batch`) buy: `drawart fit PHOTO --si
 (bench/big_pictures.py's runs: the clock includes start-up and compiling) for K = 1, 2, 4, 8, and
 the PSNR reached after the same minutes of training, on several photos at 64 and 256 px.
 
-    python bench/throughput.py [--steps 1000] [--seed-draw PATH] [--sizes-only] [--startup-only]
+    python bench/throughput.py [--steps 1000] [--rounds 3] [--seed-draw PATH] [--sizes-only] [--startup-only]
     python bench/throughput.py --by-batch [--batches 1 2 4 8] [--photos astronaut coins text] [--sizes 64 256] [--minutes 1 2]
 """
 
@@ -33,6 +34,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -207,6 +209,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each side of the reference, in turn")
     parser.add_argument(
         "--seed-draw", type=Path, help="the seed's draw.py, or a checkout of github.com/ericjang/draw, to time against"
     )
@@ -233,7 +236,7 @@ def main():
         by_batch(args.batches, args.photos, dict(zip(args.sizes, args.minutes)))
         return
     if not args.sizes_only:
-        reference(args.steps, args.seed_draw)
+        reference(args.steps, args.seed_draw, args.rounds)
     rates = {name: run_child(name, args.steps)["it_per_s"] for name in SIZES}
     print("the default model on chelsea.png, it/s and as a share of gray 64 px:")
     for name, rate in rates.items():
@@ -279,27 +282,39 @@ def startup() -> None:
     )
 
 
-def reference(steps: int, seed: Path | None):
+def reference(steps: int, seed: Path | None, rounds: int = 1):
     """The reference model, by default and with the paper's window, against the seed's DRAW (or
-    the baseline), and start-up times."""
+    the baseline), and start-up times. With several `rounds` the three run in turn, round after
+    round, so that a machine whose speed drifts weighs on all three alike; each side's row is its
+    median round, and the speed-up the median of the rounds' own ratios."""
     startup()
     if seed is not None:
         seed_source(seed)  # refuse a file this bench cannot edit before timing anything
     against = ("seed's DRAW", f"seed={seed.resolve()}") if seed is not None else ("baseline", "baseline")
     rows = {"drawart": "drawart", "drawart, paper window": "drawart paper", against[0]: against[1]}
-    rates = {}
-    for name, side in rows.items():
-        r = run_child(side, steps)
-        rates[name] = r["it_per_s"]
+    runs = {name: [] for name in rows}
+    for round_ in range(rounds):
+        for name, side in rows.items():
+            runs[name].append(run_child(side, steps))
+        if rounds > 1:
+            print(
+                f"round {round_ + 1}: " + ", ".join(f"{n} {r[-1]['it_per_s']:.1f}" for n, r in runs.items()), flush=True
+            )
+    for name, results in runs.items():
+        r = sorted(results, key=lambda r: r["it_per_s"])[len(results) // 2]
         print(
             f"{name:22s} {r['it_per_s']:6.1f} it/s   peak memory {r['peak_mib']:6.0f} MiB   "
             f"loss after {steps} steps {r['final_loss']:.1f}",
             flush=True,
         )
-    print(
-        f"speed-up over the {against[0]}: {rates['drawart'] / rates[against[0]]:.2f}x "
-        f"(paper window: {rates['drawart, paper window'] / rates[against[0]]:.2f}x)"
-    )
+
+    def speed_up(name):
+        ratios = sorted(a["it_per_s"] / b["it_per_s"] for a, b in zip(runs[name], runs[against[0]]))
+        return statistics.median(ratios), ratios
+
+    (default, ratios), (paper, _) = speed_up("drawart"), speed_up("drawart, paper window")
+    spread = f", rounds {min(ratios):.2f}x to {max(ratios):.2f}x" if rounds > 1 else ""
+    print(f"speed-up over the {against[0]}: {default:.2f}x (paper window: {paper:.2f}x){spread}")
 
 
 if __name__ == "__main__":

@@ -112,7 +112,7 @@ class MilestoneGifs(keras.callbacks.Callback):
     """At every multiple of `every` steps: keep the weights for good and render the drawing GIF.
 
     The GIF is the one `drawart gif` makes from the same weights: same options, same fixed seed.
-    bench/gif_overhead.py measures what this costs training.
+    bench/overhead.py measures what this costs training.
     """
 
     def __init__(self, run: rundir.RunDir, pixels, every: int, options: RenderConfig, save_weights) -> None:

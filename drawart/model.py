@@ -65,6 +65,7 @@ class DrawModel(keras.Model):
         self.canvas_start = self.add_weight(shape=(config.channels,), initializer="zeros", name="canvas_start")
         self._build_layers()
         self._bound_function = None
+        self._shown_glimpse = None  # _glimpse_shown, compiled on first use
         # Whether training writes the bounded local glimpses through crops (cropped_from): None,
         # where it pays (see CROP_PAYS_FROM); True or False, always or never (the tests compare
         # the two).
@@ -467,27 +468,24 @@ class DrawModel(keras.Model):
 
         if grid_scale != 1 and not cfg.attention:
             raise ValueError("rendering on a finer grid needs an attention model")
-        fine = self.writer.filterbank_at(grid_scale) if grid_scale != 1 else None
         state = self.initial_state(count)
         canvas = state.canvas
-        if fine is not None:
+        if grid_scale != 1:
             size = (count, round(cfg.height * grid_scale), cfg.channels, round(cfg.width * grid_scale))
             canvas = ops.broadcast_to(ops.reshape(self.canvas_start, (1, 1, cfg.channels, 1)), size)
         first = kept(canvas)
         canvases = np.empty((cfg.glimpses + 1, *first.shape), first.dtype)  # filled as they are made
         canvases[0], reads, writes, patches = first, [], [], []
+        if self._shown_glimpse is None:
+            self._shown_glimpse = tf.function(self._glimpse_shown, reduce_retracing=True)
         for t in range(cfg.glimpses):
-            if x is None:
-                h_dec, c_dec, _ = self.decoder(noise[t], state.h_dec, state.c_dec)
-                update, write_params = self.writer(h_dec, t=t)
-                state = state._replace(canvas=state.canvas + update, h_dec=h_dec, c_dec=c_dec)
-            else:
-                state, _, read_params, write_params, _ = self.glimpse(x, state, noise[t], t=t)
+            state, read_params, write_params, patch, canvas = self._shown_glimpse(
+                x, state, noise[t], tf.constant(t), canvas, grid_scale
+            )
+            if read_params is not None:
                 reads.append(read_params)
             writes.append(write_params)
-            if cfg.attention:
-                patches.append(self.writer.patch_values(state.h_dec))
-            canvas = state.canvas if fine is None else canvas + self.writer(state.h_dec, t=t, filterbank=fine)[0]
+            patches.append(patch)
             canvases[t + 1] = kept(canvas)
         out = {"canvases": canvases}
         if cfg.attention:
@@ -496,3 +494,23 @@ class DrawModel(keras.Model):
             out["write"] = ops.convert_to_numpy(ops.stack(writes))
             out["patch"] = ops.convert_to_numpy(ops.stack(patches))
         return out
+
+    def _glimpse_shown(self, x, state: State, eps, t, canvas, grid_scale: float):
+        """Glimpse t of a trace (of images x) or of a drawing from the prior (x None, decoder and
+        writer only): the new state, the read and write parameters, the patch written and the canvas
+        shown, on a grid `grid_scale` times finer than the training image. `_unrolled` runs it as
+        one compiled call a glimpse: op by op, a 32-glimpse trace of the reference model took a
+        second, mostly Python, and fit traces one at every checkpoint (TensorBoardLog)."""
+        read_params = None
+        if x is None:
+            h_dec, c_dec, _ = self.decoder(eps, state.h_dec, state.c_dec)
+            update, write_params = self.writer(h_dec, t=t)
+            state = state._replace(canvas=state.canvas + update, h_dec=h_dec, c_dec=c_dec)
+        else:
+            state, _, read_params, write_params, _ = self.glimpse(x, state, eps, t=t)
+        patch = self.writer.patch_values(state.h_dec) if self.config.attention else None
+        if grid_scale == 1:
+            return state, read_params, write_params, patch, state.canvas
+        # Made while tracing, once per scale, and held by no attribute: not a layer of the model.
+        fine = self.writer.filterbank_at(grid_scale)
+        return state, read_params, write_params, patch, canvas + self.writer(state.h_dec, t=t, filterbank=fine)[0]
