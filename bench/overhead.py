@@ -4,7 +4,7 @@ Trains the reference model of bench/throughput.py (examples/camera.png, 64 px gr
 twice, once with a milestone every `--every` steps and no checkpoint but the last, once with a
 checkpoint every `--every` steps and no milestone, and reads the per-call wall-clock seconds from
 metrics.csv: calls that end on a milestone (or a checkpoint) also did its work, the others only
-trained. The difference of the medians is what one costs. A checkpoint also writes TensorBoard's
+trained (see `cost`). A checkpoint also writes TensorBoard's
 image of the drawing (callbacks.TensorBoardLog).
 
     python bench/overhead.py [--steps 1500] [--every 300]
@@ -47,13 +47,21 @@ def call_seconds(pixels, steps: int, gif_every: int, checkpoint_every: int) -> t
 
 
 def cost(calls, every: int, steps: int) -> tuple[float, float, int]:
-    """(seconds a training step, seconds one event costs, events) from a fit's calls."""
-    # The first call after the first event may still carry one-off tracing: skip it too. The last
-    # call also writes the final checkpoint.
-    plain = [d for step, d in calls if step % every and step > every + 50 and step < steps]
-    events = [d for step, d in calls if step % every == 0 and step < steps]
-    per_step = statistics.median(plain) / TrainConfig().steps_per_call
-    return per_step, statistics.median(events) - statistics.median(plain), len(events)
+    """(seconds a training step, seconds one event costs, events) from a fit's calls.
+
+    Callbacks after the metrics row (TensorBoard's image) land in the next call's seconds, so an
+    event costs its call and the next, less two plain calls. Plain calls are the others, after the
+    first event's (which may carry one-off tracing) and before the last (the final checkpoint)."""
+    seconds = dict(calls)
+    after = TrainConfig().steps_per_call
+    plain = [
+        d for step, d in calls if step % every and (step - after) % every and step > every + after and step < steps
+    ]
+    base = statistics.median(plain)
+    events = [
+        seconds[step] + seconds[step + after] - 2 * base for step in seconds if step % every == 0 and step < steps
+    ]
+    return base / after, statistics.median(events), len(events)
 
 
 def main():
