@@ -5,7 +5,7 @@ The public API: `drawart.open_run(path)` gives a `Run`, whose `model(step)`, `fr
 model is asked for.
 """
 
-__version__ = "0.13.0"
+__version__ = "0.14.0"
 __all__ = ["Run", "open_run", "__version__"]
 
 

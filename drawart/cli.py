@@ -27,7 +27,7 @@ from drawart.config import (
     smooth_by_default,
     write_n_for,
 )
-from drawart.errors import DrawartError, Interrupted
+from drawart.errors import DrawartError, Interrupted, from_ctrl_c
 from drawart.formats import FORMATS
 
 MODEL, TRAIN, IMAGE, RENDER = ModelConfig(), TrainConfig(), ImageConfig(), RenderConfig()
@@ -49,7 +49,9 @@ class DrawartGroup(click.Group):
                 message += f" (see '{err.ctx.command_path} --help')"
             click.echo(f"error: {message}", err=True)
             sys.exit(2)
-        except click.Abort:
+        except Exception as err:  # click.Abort is Ctrl-C, as is any error with one in its chain
+            if not (isinstance(err, click.Abort) or from_ctrl_c(err)):
+                raise
             click.echo("aborted", err=True)
             sys.exit(130)
         sys.exit(result if isinstance(result, int) else 0)

@@ -15,3 +15,19 @@ class Interrupted(DrawartError):
 
 class RunError(DrawartError):
     """The run directory cannot be used as asked."""
+
+
+def from_ctrl_c(err: BaseException) -> bool:
+    """Whether Ctrl-C is behind `err`. A KeyboardInterrupt that lands while TensorFlow's C++ code
+    is calling back into Python (tracing a function, as a render at a checkpoint does the first
+    time) comes out as another error (SystemError, then TypeError) with the interrupt in its chain."""
+    chain, seen = [err], set()
+    while chain:
+        err = chain.pop()
+        if err is None or id(err) in seen:
+            continue
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        seen.add(id(err))
+        chain += [err.__cause__, err.__context__]
+    return False

@@ -47,7 +47,7 @@ from drawart.callbacks import (
 )
 from drawart.checkpoints import CHECKPOINT_PREFIX, checkpoint_problem, list_checkpoints
 from drawart.config import ModelConfig, RenderConfig, RunConfig, TrainConfig, smooth_by_default
-from drawart.errors import DrawartError, Interrupted
+from drawart.errors import DrawartError, Interrupted, from_ctrl_c
 from drawart.model import DrawModel
 
 
@@ -320,7 +320,9 @@ def fit(run: rundir.RunDir, data: TrainingData, config: RunConfig, echo=print, e
         )
     try:
         state.model.fit(batches, epochs=1, verbose=0, shuffle=False, callbacks=callbacks)
-    except KeyboardInterrupt:
+    except BaseException as err:
+        if not from_ctrl_c(err):
+            raise
         for callback in callbacks:  # the message goes on a line of its own, not after the bar
             if isinstance(callback, ProgressBar):
                 callback.end_line()

@@ -257,14 +257,25 @@ def test_a_garbled_newest_checkpoint_warns_once_and_the_run_heals(tiny_gray_png,
     assert RunDir(run).latest_checkpoint(warn=warnings.append)[0] == 15 and warnings == []
 
 
-def test_ctrl_c_is_one_line_exit_130_and_the_run_resumes(tiny_gray_png, tmp_path, monkeypatch):
+@pytest.mark.parametrize("through_tensorflow", [False, True])
+def test_ctrl_c_is_one_line_exit_130_and_the_run_resumes(tiny_gray_png, tmp_path, monkeypatch, through_tensorflow):
+    """Also when the interrupt lands inside TensorFlow's C++ code, which raises another error with
+    the KeyboardInterrupt in its chain (errors.from_ctrl_c)."""
     from drawart import callbacks
 
     progress = callbacks.PlainProgress.on_train_batch_end
 
     def ctrl_c_at_step_7(self, batch, logs=None):
         if callbacks.global_step(self.model) == 7:
-            raise KeyboardInterrupt
+            if not through_tensorflow:
+                raise KeyboardInterrupt
+            try:  # as CPython and TensorFlow's tracing chain them
+                try:
+                    raise KeyboardInterrupt
+                except KeyboardInterrupt as ctrl_c:
+                    raise SystemError("returned a result with an exception set") from ctrl_c
+            except SystemError:
+                raise TypeError("what tracing a tf.function raised") from None
         progress(self, batch, logs)
 
     monkeypatch.setattr(callbacks.PlainProgress, "on_train_batch_end", ctrl_c_at_step_7)
@@ -479,6 +490,29 @@ def test_gif_keeps_what_it_made_before_unless_forced(drawn_run, monkeypatch):
     # Other options make another file; no temporary file is left behind.
     assert invoke("gif", drawn_run, "--every", "8", "--nearest").exit_code == 0
     assert (gifs / "step-0000008-nearest.gif").exists() and not list(gifs.glob(".*.tmp-*"))
+
+
+@pytest.mark.parametrize("through_tensorflow", [False, True])
+def test_ctrl_c_during_a_render_is_aborted_exit_130_and_touches_nothing(drawn_run, monkeypatch, through_tensorflow):
+    from drawart import drawing
+
+    def ctrl_c(*args, **kwargs):
+        if not through_tensorflow:
+            raise KeyboardInterrupt
+        try:  # as CPython and TensorFlow's tracing chain them (errors.from_ctrl_c)
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt as interrupt:
+                raise SystemError("returned a result with an exception set") from interrupt
+        except SystemError:
+            raise TypeError("what tracing a tf.function raised") from None
+
+    before = snapshot(drawn_run / "gifs")
+    monkeypatch.setattr(drawing, "reconstruction_frames", ctrl_c)
+    result = invoke("gif", drawn_run, "--every", "8", "--force")
+    assert result.exit_code == 130, result.output
+    assert result.stderr.strip().splitlines()[-1] == "aborted" and "Traceback" not in result.output
+    assert snapshot(drawn_run / "gifs") == before
 
 
 def test_sample_and_evolution_are_kept_unless_forced(drawn_run, monkeypatch):

@@ -62,6 +62,23 @@ def test_tracing_a_set_draws_each_image_as_if_traced_alone(attention):
     assert not np.allclose(out["canvases"][-1, 0], out["canvases"][-1, 1])
 
 
+def test_a_trace_compiles_its_glimpse_once_and_draws_with_the_weights_of_the_moment():
+    """Each glimpse of a trace is one compiled call (DrawModel._glimpse_shown), traced once for all
+    glimpses and later traces of the same shapes, on a finer grid too, adding no layer or weight to
+    the model; a trace after training draws with the new weights."""
+    model = model_for(tiny_model_config(channels=3))
+    image = np.random.default_rng(0).random((6, 9, 3)).astype("float32")
+    layers, weights = len(list(model._flatten_layers())), len(model.weights)
+    first = model.trace(image, seed=1, grid_scale=2)
+    np.testing.assert_array_equal(model.trace(image, seed=1, grid_scale=2)["canvases"], first["canvases"])
+    assert model._shown_glimpse.experimental_get_tracing_count() == 1
+    assert (len(list(model._flatten_layers())), len(model.weights)) == (layers, weights)
+    model.writer.patch.bias.assign(model.writer.patch.bias + 1.0)
+    later = model.trace(image, seed=1, grid_scale=2)
+    assert model._shown_glimpse.experimental_get_tracing_count() == 1
+    assert not np.allclose(later["canvases"][-1], first["canvases"][-1])
+
+
 def test_trace_rejects_what_is_neither_an_image_nor_a_set():
     model = model_for(tiny_model_config())
     with pytest.raises(ValueError, match="set"):
