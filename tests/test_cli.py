@@ -257,6 +257,20 @@ def test_a_garbled_newest_checkpoint_warns_once_and_the_run_heals(tiny_gray_png,
     assert RunDir(run).latest_checkpoint(warn=warnings.append)[0] == 15 and warnings == []
 
 
+def press_ctrl_c(through_tensorflow: bool):
+    """Raise what Ctrl-C raises: a KeyboardInterrupt, or, landing inside TensorFlow's C++ code, the
+    TypeError that tracing a tf.function raises with it in its chain (errors.from_ctrl_c)."""
+    if not through_tensorflow:
+        raise KeyboardInterrupt
+    try:  # as CPython and TensorFlow chain them
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as interrupt:
+            raise SystemError("returned a result with an exception set") from interrupt
+    except SystemError:
+        raise TypeError("what tracing a tf.function raised") from None
+
+
 @pytest.mark.parametrize("through_tensorflow", [False, True])
 def test_ctrl_c_is_one_line_exit_130_and_the_run_resumes(tiny_gray_png, tmp_path, monkeypatch, through_tensorflow):
     """Also when the interrupt lands inside TensorFlow's C++ code, which raises another error with
@@ -267,15 +281,7 @@ def test_ctrl_c_is_one_line_exit_130_and_the_run_resumes(tiny_gray_png, tmp_path
 
     def ctrl_c_at_step_7(self, batch, logs=None):
         if callbacks.global_step(self.model) == 7:
-            if not through_tensorflow:
-                raise KeyboardInterrupt
-            try:  # as CPython and TensorFlow's tracing chain them
-                try:
-                    raise KeyboardInterrupt
-                except KeyboardInterrupt as ctrl_c:
-                    raise SystemError("returned a result with an exception set") from ctrl_c
-            except SystemError:
-                raise TypeError("what tracing a tf.function raised") from None
+            press_ctrl_c(through_tensorflow)
         progress(self, batch, logs)
 
     monkeypatch.setattr(callbacks.PlainProgress, "on_train_batch_end", ctrl_c_at_step_7)
@@ -496,19 +502,8 @@ def test_gif_keeps_what_it_made_before_unless_forced(drawn_run, monkeypatch):
 def test_ctrl_c_during_a_render_is_aborted_exit_130_and_touches_nothing(drawn_run, monkeypatch, through_tensorflow):
     from drawart import drawing
 
-    def ctrl_c(*args, **kwargs):
-        if not through_tensorflow:
-            raise KeyboardInterrupt
-        try:  # as CPython and TensorFlow's tracing chain them (errors.from_ctrl_c)
-            try:
-                raise KeyboardInterrupt
-            except KeyboardInterrupt as interrupt:
-                raise SystemError("returned a result with an exception set") from interrupt
-        except SystemError:
-            raise TypeError("what tracing a tf.function raised") from None
-
     before = snapshot(drawn_run / "gifs")
-    monkeypatch.setattr(drawing, "reconstruction_frames", ctrl_c)
+    monkeypatch.setattr(drawing, "reconstruction_frames", lambda *args, **kwargs: press_ctrl_c(through_tensorflow))
     result = invoke("gif", drawn_run, "--every", "8", "--force")
     assert result.exit_code == 130, result.output
     assert result.stderr.strip().splitlines()[-1] == "aborted" and "Traceback" not in result.output
