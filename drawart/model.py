@@ -454,7 +454,8 @@ class DrawModel(keras.Model):
         return np.repeat(noise, count, axis=1) if shared else noise
 
     def _unrolled(self, noise, x, grid_scale, keep=None):
-        """Eager glimpse loop that keeps what every step produced (encoder skipped when x is None).
+        """The glimpse loop, one compiled call a glimpse (_glimpse_shown), keeping what every step
+        produced (encoder skipped when x is None).
 
         Each canvas leaves TensorFlow as soon as it is made, through `keep`: at a large grid_scale
         the T canvases are the bulk of a render, and stacking them as float tensors first (then σ,
