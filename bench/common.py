@@ -80,10 +80,11 @@ def planned(photo: Path, size: int, batch: int = 1):
     return plan.pixels, plan.config
 
 
-def fit_rate(pixels, config) -> tuple[float, float]:
-    """(steps a second, last loss) of `drawart.train.fit` on `pixels` (H, W, C) with `config` (a
-    RunConfig), in a new run directory that is thrown away: the rate from the first logged row to
-    the last, so the first call's compiling is left out. Imports TensorFlow."""
+def fit_rows(pixels, config, look=None) -> tuple[list[dict], object]:
+    """metrics.csv's rows (step int, the rest float) of `drawart.train.fit` on `pixels` (H, W, C)
+    with `config` (a RunConfig), in a new run directory that is thrown away, and `look(run)` (None
+    without it), called on the run before it goes. Imports TensorFlow."""
+    import csv
     import tempfile
 
     from drawart import train
@@ -94,6 +95,14 @@ def fit_rate(pixels, config) -> tuple[float, float]:
         run = RunDir(Path(tmp) / "run")
         run.create(config)
         train.fit(run, TrainingData.picture(pixels), config, echo=lambda _: None)
-        rows = [line.split(",") for line in run.metrics_path.read_text().splitlines()[1:]]
-    (first_step, first_s), (last_step, last_s) = [(int(r[0]), float(r[5])) for r in (rows[0], rows[-1])]
-    return (last_step - first_step) / (last_s - first_s), float(rows[-1][1])
+        with open(run.metrics_path) as f:
+            rows = [{k: int(v) if k == "step" else float(v) for k, v in r.items()} for r in csv.DictReader(f)]
+        return rows, look(run) if look else None
+
+
+def fit_rate(pixels, config) -> tuple[float, float]:
+    """(steps a second, last loss) of a real fit (`fit_rows`): the rate from the first logged row
+    to the last, so the first call's compiling is left out."""
+    rows, _ = fit_rows(pixels, config)
+    first, last = rows[0], rows[-1]
+    return (last["step"] - first["step"]) / (last["seconds"] - first["seconds"]), last["loss"]

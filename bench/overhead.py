@@ -11,21 +11,15 @@ image of the drawing (callbacks.TensorBoardLog).
 """
 
 import argparse
-import csv
 import os
 import statistics
-import tempfile
-from pathlib import Path
 
-from common import ROOT
+from common import ROOT, fit_rows
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from drawart import train  # noqa: E402
-from drawart.batches import TrainingData  # noqa: E402
 from drawart.config import ModelConfig, RunConfig, TrainConfig  # noqa: E402
 from drawart.image import load_image  # noqa: E402
-from drawart.run import RunDir  # noqa: E402
 
 NEVER = 10**9
 
@@ -36,14 +30,11 @@ def call_seconds(pixels, steps: int, gif_every: int, checkpoint_every: int) -> t
         model=ModelConfig(height=64, width=64, channels=1, write_n=12),
         train=TrainConfig(steps=steps, gif_every=gif_every, checkpoint_every=checkpoint_every),
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        run = RunDir(Path(tmp) / "run")
-        run.create(config)
-        train.fit(run, TrainingData.picture(pixels), config, echo=lambda _: None)
-        with open(run.metrics_path) as f:
-            rows = [(int(r["step"]), float(r["seconds"])) for r in csv.DictReader(f)]
-        gif_bytes = [p.stat().st_size for p in run.gifs.iterdir()] if run.gifs.is_dir() else []
-    return [(step, seconds - before) for (_, before), (step, seconds) in zip(rows, rows[1:])], gif_bytes
+    rows, gif_bytes = fit_rows(
+        pixels, config, look=lambda run: [p.stat().st_size for p in run.gifs.iterdir()] if run.gifs.is_dir() else []
+    )
+    times = [(r["step"], r["seconds"]) for r in rows]
+    return [(step, seconds - before) for (_, before), (step, seconds) in zip(times, times[1:])], gif_bytes
 
 
 def cost(calls, every: int, steps: int) -> tuple[float, float, int]:
